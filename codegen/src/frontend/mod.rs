@@ -1,0 +1,1 @@
+//! Rust syntax (syn) to tile IR.
