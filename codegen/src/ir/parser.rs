@@ -394,9 +394,7 @@ impl Parser<'_> {
         if self.peek() == Some(b'-') {
             self.pos += 1;
         }
-        if self.src[self.pos..].starts_with(b"inf") {
-            self.pos += 3;
-        } else if self.src[self.pos..].starts_with(b"nan") {
+        if self.src[self.pos..].starts_with(b"inf") || self.src[self.pos..].starts_with(b"nan") {
             self.pos += 3;
         } else {
             while self
