@@ -97,3 +97,9 @@ fn special_floats_and_strings_round_trip() {
     let printed = print_module(&parse_module(text).unwrap());
     assert_eq!(printed, text);
 }
+
+#[test]
+fn golden_text_verifies() {
+    let module = parse_module(ALL_OPS).expect("golden text parses");
+    tilefuse_codegen::ir::verify_module(&module).expect("the golden module is valid IR");
+}
