@@ -19,8 +19,8 @@ pub enum ErrorKind {
     InvalidGrid,
     /// An argument does not match its kernel parameter.
     ArgMismatch,
-    /// The kernel still has compile-time parameters: `tile.constexpr`,
-    /// `tile.static_assert` or a symbolic dimension.
+    /// The kernel still has compile-time parameters: a `tile.constexpr`, a
+    /// symbolic dimension or an unbound const parameter.
     Unspecialized,
     /// An unmasked memory access outside its buffer (or into no buffer).
     OutOfBounds,
@@ -32,7 +32,7 @@ pub enum ErrorKind {
     DivisionByZero,
     /// A shift by a negative amount or by the width or more.
     ShiftOutOfRange,
-    /// A `tile.assert` failed.
+    /// A `tile.assert` (or a `tile.static_assert` left for runtime) failed.
     AssertFailed,
     /// The IR is malformed: operands of the wrong kind, count or type,
     /// a missing or bad attribute, an unknown callee, a missing terminator.

@@ -7,8 +7,7 @@
 //! iteration and region arguments are rebound by reference count. Before
 //! anything runs, [`Interp::prepare`] walks the kernel and every function it
 //! calls: it rejects what specialization should have removed
-//! (`tile.constexpr`, `tile.static_assert`, symbolic dimensions, const
-//! parameters), resolves callees, and resolves every value's type to
+//! (`tile.constexpr`, symbolic dimensions, const parameters), resolves callees, and resolves every value's type to
 //! constant shapes. Every op's results are then checked against those
 //! types, every region argument and call argument on binding, so the
 //! interpreter never trusts the IR blindly and ops can rely on the types of
@@ -201,6 +200,9 @@ fn wrap_at(pid: [u32; 3], func: &Func, op: &OpData, e: Fail) -> InterpError {
 
 /// `%name` of a value, or `value #N` when it has no name.
 fn vname(func: &Func, v: ValueId) -> String {
+    if v.0 as usize >= func.body.num_values() {
+        return format!("value #{} (not in @{})", v.0, func.name);
+    }
     match func.body.value(v).name.as_deref() {
         Some(n) => format!("%{n}"),
         None => format!("value #{}", v.0),
@@ -224,6 +226,11 @@ impl<'a> Interp<'a> {
             printed: Vec::new(),
             depth: 0,
         }
+    }
+
+    /// The memory the launch runs on.
+    pub fn memory(&self) -> &Memory {
+        self.mem
     }
 
     /// Checks the function at `root` and every function it calls
@@ -305,12 +312,6 @@ impl<'a> Interp<'a> {
                         format!(
                             "the kernel is not specialized: constexpr `{name}` is unbound (run the specialize pass first)"
                         ),
-                    ));
-                }
-                OpKind::StaticAssert => {
-                    return Err(op_err(
-                        ErrorKind::Unspecialized,
-                        "the kernel is not specialized: a tile.static_assert is left (run the specialize pass first)".to_string(),
                     ));
                 }
                 OpKind::Call => {
@@ -843,7 +844,7 @@ impl<'a> Interp<'a> {
             | OpKind::If
             | OpKind::While
             | OpKind::Call => Err(Fail::ir(format!("internal: {} reached eval", op.kind))),
-            OpKind::Constexpr | OpKind::StaticAssert => Err(Fail::new(
+            OpKind::Constexpr => Err(Fail::new(
                 ErrorKind::Unspecialized,
                 "the kernel is not specialized (run the specialize pass first)",
             )),
@@ -1016,7 +1017,7 @@ impl<'a> Interp<'a> {
                 self.printed.push(line);
                 Ok(vec![])
             }
-            OpKind::Assert => {
+            OpKind::Assert | OpKind::StaticAssert => {
                 arity(op, &args, 1, 1)?;
                 let t = tile(0, "condition")?;
                 let Data::Bool(c) = &t.data else {
@@ -1027,9 +1028,14 @@ impl<'a> Interp<'a> {
                 };
                 if let Some(lane) = c.iter().position(|b| !b) {
                     let msg = view.attr_str("msg")?.unwrap_or("assertion failed");
+                    let what = if op.kind == OpKind::StaticAssert {
+                        "static assertion"
+                    } else {
+                        "assertion"
+                    };
                     return Err(Fail::new(
                         ErrorKind::AssertFailed,
-                        format!("assertion failed: {msg}{}", at_lane(t.rank(), lane)),
+                        format!("{what} failed: {msg}{}", at_lane(t.rank(), lane)),
                     ));
                 }
                 Ok(vec![])

@@ -1,7 +1,7 @@
 //! The CPU interpreter of tile IR: the reference semantics of the language.
 //!
-//! [`run`] executes a *specialized* kernel (no `tile.constexpr`, no
-//! `tile.static_assert`, no symbolic dimension: those are rejected with
+//! [`run`] executes a *specialized* kernel (no `tile.constexpr`, no symbolic
+//! dimension, no const parameter: those are rejected with
 //! [`ErrorKind::Unspecialized`]) over a grid on host [`Memory`]. Programs run
 //! one after the other, z outermost, then y, then x, so a run is
 //! deterministic; atomics are sequential in lane order. The semantics of
@@ -24,7 +24,10 @@
 //! - `tile.print` writes one line per op execution,
 //!   `pid (x, y, z) <prefix><values>`, to stdout and to
 //!   [`RunOutput::printed`]; a failing `tile.assert` is an
-//!   [`ErrorKind::AssertFailed`] error with its message.
+//!   [`ErrorKind::AssertFailed`] error with its message. A
+//!   `tile.static_assert` is checked the same way when it runs: `specialize`
+//!   only removes those on a constant, and the ones on a condition computed
+//!   from bound constants survive until `canonicalize` folds them.
 //!
 //! Layout: `value.rs` (runtime values, rounding), `memory.rs` (buffers),
 //! `exec.rs` (functions, regions, control flow, dispatch),
@@ -52,7 +55,7 @@ use crate::ir::{FuncKind, Module, ScalarType, Type};
 pub use error::{ErrorKind, InterpError};
 pub use memory::{Buffer, Memory};
 
-use value::{PtrVal, Tile, Value, fit, round_float};
+use value::{PtrVal, Tile, Value, fit};
 
 /// A kernel argument.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -131,9 +134,9 @@ pub fn run(
             ),
         ));
     }
-    let argv = convert_args(module, kidx, args, mem)?;
     let mut interp = exec::Interp::new(module, mem, grid);
     interp.prepare(kidx)?;
+    let argv = convert_args(module, kidx, args, interp.memory())?;
     for z in 0..grid[2] {
         for y in 0..grid[1] {
             for x in 0..grid[0] {
@@ -218,9 +221,7 @@ fn convert_args(
                     .ok_or_else(|| err(format!("{name}: the integer {v} does not fit in {t}")))?;
                 Tile::int(*t, v)
             }
-            (Type::Scalar(t), ArgValue::Float(v)) if t.is_float() => {
-                Tile::float(*t, round_float(v, *t))
-            }
+            (Type::Scalar(t), ArgValue::Float(v)) if t.is_float() => Tile::float(*t, v),
             (Type::Tile(..) | Type::Desc(..), _) => {
                 return Err(err(format!(
                     "{name}: kernel parameters must be scalars or pointers"

@@ -1696,3 +1696,147 @@ fn gather_through_an_index_tile() {
     .unwrap();
     assert_eq!(mem.buffers[2].to_f64s(), [14.0, 10.0, 14.0, 12.0]);
 }
+
+/// The golden module with every op of the dialect (`tests/golden/all_ops.tir`).
+const ALL_OPS: &str = include_str!("../../tests/golden/all_ops.tir");
+
+#[test]
+fn golden_module_of_every_op_runs_after_specialization() {
+    use crate::ir::{ConstValue, parse_module, verify_module};
+    use crate::passes::{pipeline::run_tile_pipeline, specialize};
+
+    let m = parse_module(ALL_OPS).unwrap();
+    let e = run(&m, "every_op", [1, 1, 1], &[], &mut Memory::new()).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unspecialized, "{e}");
+    assert!(e.to_string().contains("BLOCK, CAUSAL are unbound"), "{e}");
+
+    let consts = [
+        ("BLOCK".to_string(), ConstValue::Int(16)),
+        ("CAUSAL".to_string(), ConstValue::Bool(false)),
+    ];
+    let spec = specialize(&m, "every_op", &consts).unwrap();
+    let mut piped = spec.clone();
+    run_tile_pipeline(&mut piped).unwrap();
+    verify_module(&piped).unwrap();
+    let mut outputs = Vec::new();
+    for module in [&spec, &piped] {
+        let mut mem = Memory::new();
+        let x: Vec<f64> = (0..1024).map(|i| 0.25 + f64::from(i % 7) * 0.5).collect();
+        mem.add(Buffer::from_f64s(S::F32, &x));
+        mem.add(Buffer::zeroed(S::I32, 4));
+        let args = [
+            arg(0, S::F32),
+            arg(1, S::I32),
+            ArgValue::Int(12),
+            ArgValue::Float(2.0),
+        ];
+        let out = run(module, "every_op", [2, 1, 1], &args, &mut mem).unwrap();
+        assert_eq!(out.printed.len(), 2);
+        assert!(
+            out.printed[1].starts_with("pid (1, 0, 0) sc = \"q\"\n1, "),
+            "{:?}",
+            out.printed
+        );
+        // Each program added 1 to its counter, then swapped it back to 1.
+        assert_eq!(mem.buffers[1].to_i64s(), [1, 1, 0, 0]);
+        outputs.push((out, mem));
+    }
+    // The tile pipeline (inline, canonicalize, CSE, DCE) keeps the semantics.
+    assert_eq!(outputs[0], outputs[1]);
+}
+
+#[test]
+fn axis_ops_on_a_3d_tile() {
+    // x is 2x3x4 = [[[0..4], [4..8], [8..12]], [[12..16], ...]] reversed per
+    // row so sorting has work to do.
+    let x: Vec<f64> = (0..24).map(|i| f64::from(23 - i)).collect();
+    let outs = run_tile_op(
+        S::I32,
+        &x,
+        6,
+        4,
+        &[(S::I32, 8), (S::I32, 24), (S::I32, 24)],
+        |k, v| {
+            let t3 = k.op1(
+                OpKind::Reshape,
+                vec![v],
+                tile(&[2, 3, 4], S::I32),
+                Attrs::new(),
+            );
+            let s = k.op1(
+                OpKind::Reduce,
+                vec![t3],
+                tile(&[2, 4], S::I32),
+                axis_attrs("sum", 1),
+            );
+            let sp = k.b.op(
+                OpKind::Sort,
+                vec![t3],
+                vec![tile(&[2, 3, 4], S::I32), tile(&[2, 3, 4], S::I32)],
+                Attrs::new().with("axis", Attr::Int(1)),
+                vec![],
+            );
+            let (sv, si) = (k.b.body.op(sp).results[0], k.b.body.op(sp).results[1]);
+            let flat_v = k.op1(
+                OpKind::Reshape,
+                vec![sv],
+                tile(&[6, 4], S::I32),
+                Attrs::new(),
+            );
+            let flat_i = k.op1(
+                OpKind::Reshape,
+                vec![si],
+                tile(&[6, 4], S::I32),
+                Attrs::new(),
+            );
+            vec![s, flat_v, flat_i]
+        },
+    );
+    let at = |a: usize, b: usize, c: usize| x[a * 12 + b * 4 + c] as i64;
+    let mut sums = vec![];
+    for a in 0..2 {
+        for c in 0..4 {
+            sums.push((0..3).map(|b| at(a, b, c)).sum::<i64>());
+        }
+    }
+    assert_eq!(outs[0].to_i64s(), sums);
+    // Along axis 1 each column is descending, so the sort reverses it.
+    let (sv, si) = (outs[1].to_i64s(), outs[2].to_i64s());
+    for a in 0..2 {
+        for b in 0..3 {
+            for c in 0..4 {
+                let i = a * 12 + b * 4 + c;
+                assert_eq!(sv[i], at(a, 2 - b, c));
+                assert_eq!(si[i], (2 - b) as i64);
+            }
+        }
+    }
+}
+
+#[test]
+fn recursion_is_bounded() {
+    let mut m = kernel(&[], |k, _| {
+        k.op0(
+            OpKind::Call,
+            vec![],
+            Attrs::new().with("callee", Attr::Str("f".into())),
+        );
+    });
+    m.funcs
+        .push(func("f", FuncKind::Device, &[], vec![], |k, _| {
+            k.at(3, 3);
+            k.op0(
+                OpKind::Call,
+                vec![],
+                Attrs::new().with("callee", Attr::Str("f".into())),
+            );
+            vec![]
+        }));
+    let e = run(&m, "k", [1, 1, 1], &[], &mut Memory::new()).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unsupported);
+    assert!(
+        e.to_string()
+            .contains("kern.rs:3:3: tile.call in @f, program (0, 0, 0): calls nest deeper than 64"),
+        "{e}"
+    );
+}
