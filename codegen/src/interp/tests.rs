@@ -1658,7 +1658,7 @@ fn dot_of_i8_into_i32_and_f16_into_f32() {
             for j in 0..nn {
                 let s: f64 = (0..kk).map(|l| a_r[i * kk + l] * b_r[l * nn + j]).sum();
                 // Exact products summed in f64, rounded once to the accumulator.
-                let want = super::value::round_float(acc0 + s, eacc);
+                let want = crate::ir::numeric::round_float(acc0 + s, eacc);
                 assert_eq!(c[i * nn + j], want, "{ein} c[{i},{j}]");
             }
         }
