@@ -27,7 +27,7 @@ impl<'a> Verifier<'a> {
     }
 
     /// Verifies region `r`, owned by `owner`, and everything in it.
-    pub(super) fn region(&mut self, r: RegionId, owner: Owner) -> VResult {
+    fn region(&mut self, r: RegionId, owner: Owner) -> VResult {
         let ri = r.0 as usize;
         if self.region_seen[ri] {
             return Err(self.owner_err(
@@ -163,7 +163,7 @@ impl<'a> Verifier<'a> {
     }
 
     /// Verifies op `op` of region `r` (owned by `owner`), then its regions.
-    pub(super) fn op(&mut self, op: OpId, r: RegionId, owner: Owner) -> VResult {
+    fn op(&mut self, op: OpId, r: RegionId, owner: Owner) -> VResult {
         let d = self.body.op(op);
         let nv = self.body.num_values();
         // Ids first, so the checks below may index freely.
