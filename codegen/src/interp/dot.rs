@@ -9,9 +9,11 @@
 //! the GPU which instructions it may use; the reference result is the exact
 //! one whatever it says.
 
+use crate::ir::numeric::{fit, round_float};
+
 use super::error::{ErrorKind, Fail};
 use super::exec::OpView;
-use super::value::{Data, Tile, fit, round_float};
+use super::value::{Data, Tile};
 
 /// Evaluates `tile.dot`.
 pub(crate) fn dot(view: &OpView, a: &Tile, b: &Tile, acc: &Tile) -> Result<Tile, Fail> {

@@ -1,17 +1,24 @@
 //! Elementwise ops: constants, binary and unary arithmetic, comparisons,
 //! select, fma, casts and bitcasts.
 //!
-//! Floats compute in f64 and round to the result type after every op
-//! (`round_float`); integers compute exactly (in i128) and an out-of-range
-//! result, a division by zero or a bad shift amount is an error naming the
-//! lane and the operands. Shifts are bit operations: `shl` drops the bits
-//! shifted out (only the amount is checked), `shr` is arithmetic.
+//! The arithmetic itself is [`crate::ir::numeric`], shared with constant
+//! folding: floats compute in f64 and round to the result type after every
+//! op; integers compute exactly (in i128) and an out-of-range result, a
+//! division by zero or a bad shift amount is an error, which this module
+//! reports with the lane and the operands. Shifts are bit operations: `shl`
+//! drops the bits shifted out (only the amount is checked), `shr` is
+//! arithmetic.
 
+use crate::ir::numeric::{
+    self, IntError, bool_binary_fn, compare_fn, fit, float_binary_fn, float_to_int, float_unary_fn,
+    int_to_float, round_float,
+};
+use crate::ir::typing::CmpPred;
 use crate::ir::{Attr, BinaryOp, ElemType, ScalarType, UnaryOp};
 
 use super::error::{ErrorKind, Fail, at_lane};
 use super::exec::OpView;
-use super::value::{Data, Tile, fit, from_bits, round_float, sext, to_bits};
+use super::value::{Data, Tile, from_bits, to_bits};
 
 /// `tile.constant`: the `value` attribute, splatted to the result type.
 pub(crate) fn constant(view: &OpView) -> Result<Tile, Fail> {
@@ -58,28 +65,6 @@ pub(crate) fn same_type(a: &Tile, b: &Tile) -> Result<(), Fail> {
     Ok(())
 }
 
-/// max with NaN propagation; +0 is above -0.
-pub(crate) fn fmax(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else if b > a || (a == b && a.is_sign_negative()) {
-        b
-    } else {
-        a
-    }
-}
-
-/// min with NaN propagation; -0 is below +0.
-pub(crate) fn fmin(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else if a < b || (a == b && a.is_sign_negative()) {
-        a
-    } else {
-        b
-    }
-}
-
 fn symbol(op: BinaryOp) -> &'static str {
     match op {
         BinaryOp::Add => "+",
@@ -100,21 +85,6 @@ fn not_defined(op: impl std::fmt::Display, t: ScalarType) -> Fail {
     Fail::ir(format!("tile.{op} is not defined on {t}"))
 }
 
-/// A float binary op on f64 (unrounded).
-fn float_fn(op: BinaryOp) -> Option<fn(f64, f64) -> f64> {
-    Some(match op {
-        BinaryOp::Add => |a, b| a + b,
-        BinaryOp::Sub => |a, b| a - b,
-        BinaryOp::Mul => |a, b| a * b,
-        BinaryOp::Div => |a, b| a / b,
-        BinaryOp::Rem => |a, b| a % b,
-        BinaryOp::Max => fmax,
-        BinaryOp::Min => fmin,
-        BinaryOp::Pow => f64::powf,
-        _ => return None,
-    })
-}
-
 /// One integer binary op of type `t`, checked; `lane`/`rank` for messages.
 pub(crate) fn int_binary_one(
     op: BinaryOp,
@@ -124,56 +94,32 @@ pub(crate) fn int_binary_one(
     rank: usize,
     lane: usize,
 ) -> Result<i64, Fail> {
-    let (x, y) = (i128::from(a), i128::from(b));
-    let shift_amount = || -> Result<u32, Fail> {
-        if b < 0 || b >= i64::from(t.bits()) {
-            Err(Fail::new(
-                ErrorKind::ShiftOutOfRange,
-                format!(
-                    "shift amount {b} is out of range for {t} (0..{}){}",
-                    t.bits(),
-                    at_lane(rank, lane)
-                ),
-            ))
-        } else {
-            Ok(b as u32)
-        }
-    };
-    let r: i128 = match op {
-        BinaryOp::Add => x + y,
-        BinaryOp::Sub => x - y,
-        BinaryOp::Mul => x * y,
-        BinaryOp::Div | BinaryOp::Rem => {
-            if b == 0 {
-                return Err(Fail::new(
-                    ErrorKind::DivisionByZero,
-                    format!(
-                        "integer division by zero: {a} {} 0{}",
-                        symbol(op),
-                        at_lane(rank, lane)
-                    ),
-                ));
-            }
-            if op == BinaryOp::Div { x / y } else { x % y }
-        }
-        BinaryOp::Max => x.max(y),
-        BinaryOp::Min => x.min(y),
-        BinaryOp::And => x & y,
-        BinaryOp::Or => x | y,
-        BinaryOp::Xor => x ^ y,
-        BinaryOp::Shl => i128::from(sext(a.wrapping_shl(shift_amount()?), t.bits())),
-        BinaryOp::Shr => i128::from(a >> shift_amount()?),
-        BinaryOp::Pow => return Err(not_defined(op.mnemonic(), t)),
-    };
-    fit(r, t).ok_or_else(|| {
-        Fail::new(
+    numeric::int_binary(op, t, a, b).map_err(|e| match e {
+        IntError::ShiftOutOfRange => Fail::new(
+            ErrorKind::ShiftOutOfRange,
+            format!(
+                "shift amount {b} is out of range for {t} (0..{}){}",
+                t.bits(),
+                at_lane(rank, lane)
+            ),
+        ),
+        IntError::DivisionByZero => Fail::new(
+            ErrorKind::DivisionByZero,
+            format!(
+                "integer division by zero: {a} {} 0{}",
+                symbol(op),
+                at_lane(rank, lane)
+            ),
+        ),
+        IntError::Overflow(r) => Fail::new(
             ErrorKind::IntegerOverflow,
             format!(
                 "integer overflow: {a} {} {b} = {r} does not fit in {t}{}",
                 symbol(op),
                 at_lane(rank, lane)
             ),
-        )
+        ),
+        IntError::Undefined => not_defined(op.mnemonic(), t),
     })
 }
 
@@ -183,7 +129,7 @@ pub(crate) fn binary(op: BinaryOp, a: &Tile, b: &Tile) -> Result<Tile, Fail> {
     let t = a.scalar_type("the operands")?;
     let data = match (&a.data, &b.data) {
         (Data::Float(x), Data::Float(y)) => {
-            let f = float_fn(op).ok_or_else(|| not_defined(op.mnemonic(), t))?;
+            let f = float_binary_fn(op).ok_or_else(|| not_defined(op.mnemonic(), t))?;
             Data::Float(round_all(x.iter().zip(y).map(|(&p, &q)| f(p, q)), t))
         }
         (Data::Int(x), Data::Int(y)) => Data::Int(
@@ -194,12 +140,7 @@ pub(crate) fn binary(op: BinaryOp, a: &Tile, b: &Tile) -> Result<Tile, Fail> {
                 .collect::<Result<_, _>>()?,
         ),
         (Data::Bool(x), Data::Bool(y)) => {
-            let f: fn(bool, bool) -> bool = match op {
-                BinaryOp::And | BinaryOp::Min => |p, q| p & q,
-                BinaryOp::Or | BinaryOp::Max => |p, q| p | q,
-                BinaryOp::Xor => |p, q| p ^ q,
-                _ => return Err(not_defined(op.mnemonic(), t)),
-            };
+            let f = bool_binary_fn(op).ok_or_else(|| not_defined(op.mnemonic(), t))?;
             Data::Bool(x.iter().zip(y).map(|(&p, &q)| f(p, q)).collect())
         }
         _ => return Err(Fail::ir("internal: operand data of different classes")),
@@ -221,43 +162,22 @@ pub(crate) fn unary(op: UnaryOp, a: &Tile) -> Result<Tile, Fail> {
     let t = a.scalar_type("the operand")?;
     let data = match &a.data {
         Data::Float(x) => {
-            let f: fn(f64) -> f64 = match op {
-                UnaryOp::Neg => |v| -v,
-                UnaryOp::Not => return Err(not_defined(op.mnemonic(), t)),
-                UnaryOp::Exp => f64::exp,
-                UnaryOp::Exp2 => f64::exp2,
-                UnaryOp::Log => f64::ln,
-                UnaryOp::Log2 => f64::log2,
-                UnaryOp::Sqrt => f64::sqrt,
-                UnaryOp::Rsqrt => |v| 1.0 / v.sqrt(),
-                UnaryOp::Tanh => f64::tanh,
-                UnaryOp::Sigmoid => |v| 1.0 / (1.0 + (-v).exp()),
-                UnaryOp::Abs => f64::abs,
-                UnaryOp::Floor => f64::floor,
-                UnaryOp::Ceil => f64::ceil,
-                UnaryOp::Sin => f64::sin,
-                UnaryOp::Cos => f64::cos,
-            };
+            let f = float_unary_fn(op).ok_or_else(|| not_defined(op.mnemonic(), t))?;
             Data::Float(round_all(x.iter().map(|&v| f(v)), t))
         }
         Data::Int(x) => {
             let mut out = Vec::with_capacity(x.len());
             for (lane, &v) in x.iter().enumerate() {
-                let r = match op {
-                    UnaryOp::Neg => -i128::from(v),
-                    UnaryOp::Abs => i128::from(v).abs(),
-                    UnaryOp::Not => i128::from(!v),
-                    _ => return Err(not_defined(op.mnemonic(), t)),
-                };
-                out.push(fit(r, t).ok_or_else(|| {
-                    Fail::new(
+                out.push(numeric::int_unary(op, t, v).map_err(|e| match e {
+                    IntError::Overflow(r) => Fail::new(
                         ErrorKind::IntegerOverflow,
                         format!(
                             "integer overflow: {}({v}) = {r} does not fit in {t}{}",
                             op.mnemonic(),
                             at_lane(a.rank(), lane)
                         ),
-                    )
+                    ),
+                    _ => not_defined(op.mnemonic(), t),
                 })?);
             }
             Data::Int(out)
@@ -274,27 +194,17 @@ pub(crate) fn unary(op: UnaryOp, a: &Tile) -> Result<Tile, Fail> {
 /// `tile.cmp {pred}`: an i1 of the operands' shape.
 pub(crate) fn cmp(pred: &str, a: &Tile, b: &Tile) -> Result<Tile, Fail> {
     same_type(a, b)?;
-    fn apply<T: PartialOrd>(pred: &str, x: &[T], y: &[T]) -> Result<Vec<bool>, Fail> {
-        let f: fn(&T, &T) -> bool = match pred {
-            "eq" => |p, q| p == q,
-            "ne" => |p, q| p != q,
-            "lt" => |p, q| p < q,
-            "le" => |p, q| p <= q,
-            "gt" => |p, q| p > q,
-            "ge" => |p, q| p >= q,
-            other => {
-                return Err(Fail::ir(format!(
-                    "unknown predicate `{other}` (eq, ne, lt, le, gt, ge)"
-                )));
-            }
-        };
-        Ok(x.iter().zip(y).map(|(p, q)| f(p, q)).collect())
+    let pred = CmpPred::from_name(pred)
+        .ok_or_else(|| Fail::ir(format!("unknown predicate `{pred}` ({})", CmpPred::names())))?;
+    fn apply<T: PartialOrd>(pred: CmpPred, x: &[T], y: &[T]) -> Vec<bool> {
+        let f = compare_fn::<T>(pred);
+        x.iter().zip(y).map(|(p, q)| f(p, q)).collect()
     }
     let out = match (&a.data, &b.data) {
-        (Data::Float(x), Data::Float(y)) => apply(pred, x, y)?,
-        (Data::Int(x), Data::Int(y)) => apply(pred, x, y)?,
-        (Data::Bool(x), Data::Bool(y)) => apply(pred, x, y)?,
-        (Data::Ptr(x), Data::Ptr(y)) => apply(pred, x, y)?,
+        (Data::Float(x), Data::Float(y)) => apply(pred, x, y),
+        (Data::Int(x), Data::Int(y)) => apply(pred, x, y),
+        (Data::Bool(x), Data::Bool(y)) => apply(pred, x, y),
+        (Data::Ptr(x), Data::Ptr(y)) => apply(pred, x, y),
         _ => return Err(Fail::ir("internal: operand data of different classes")),
     };
     Tile::new(
@@ -351,15 +261,15 @@ pub(crate) fn fma(a: &Tile, b: &Tile, c: &Tile) -> Result<Tile, Fail> {
         (Data::Int(x), Data::Int(y), Data::Int(z)) => {
             let mut out = Vec::with_capacity(x.len());
             for (lane, ((&p, &q), &r)) in x.iter().zip(y).zip(z).enumerate() {
-                let v = i128::from(p) * i128::from(q) + i128::from(r);
-                out.push(fit(v, t).ok_or_else(|| {
-                    Fail::new(
+                out.push(numeric::int_fma(t, p, q, r).map_err(|e| match e {
+                    IntError::Overflow(v) => Fail::new(
                         ErrorKind::IntegerOverflow,
                         format!(
                             "integer overflow: {p} * {q} + {r} = {v} does not fit in {t}{}",
                             at_lane(a.rank(), lane)
                         ),
-                    )
+                    ),
+                    _ => not_defined("fma", t),
                 })?);
             }
             Data::Int(out)
@@ -367,31 +277,6 @@ pub(crate) fn fma(a: &Tile, b: &Tile, c: &Tile) -> Result<Tile, Fail> {
         _ => return Err(not_defined("fma", t)),
     };
     Tile::new(a.elem.clone(), a.shape.clone(), data)
-}
-
-/// float -> int: truncate toward zero, saturate, NaN gives 0.
-pub(crate) fn float_to_int(x: f64, t: ScalarType) -> i64 {
-    if x.is_nan() {
-        return 0;
-    }
-    let (lo, hi) = super::value::int_bounds(t);
-    let v = x.trunc();
-    if v <= lo as f64 {
-        lo
-    } else if v >= hi as f64 {
-        hi
-    } else {
-        v as i64
-    }
-}
-
-/// int -> float, rounded to nearest even.
-pub(crate) fn int_to_float(v: i64, t: ScalarType) -> f64 {
-    match t {
-        ScalarType::F32 => v as f32 as f64,
-        ScalarType::F64 => v as f64,
-        _ => round_float(v as f64, t),
-    }
 }
 
 /// `tile.cast`: to another scalar element type, same shape.
@@ -468,33 +353,5 @@ pub(crate) fn bitcast(view: &OpView, a: &Tile) -> Result<Tile, Fail> {
         (from, to) => Err(Fail::ir(format!(
             "cannot bitcast {from} to {to}: the widths differ, or i1 or a pointer is involved"
         ))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn max_min_order_signed_zeros_and_propagate_nan() {
-        assert_eq!(fmax(-0.0, 0.0).to_bits(), 0.0f64.to_bits());
-        assert_eq!(fmax(0.0, -0.0).to_bits(), 0.0f64.to_bits());
-        assert_eq!(fmin(-0.0, 0.0).to_bits(), (-0.0f64).to_bits());
-        assert_eq!(fmin(0.0, -0.0).to_bits(), (-0.0f64).to_bits());
-        assert!(fmax(1.0, f64::NAN).is_nan() && fmin(f64::NAN, 1.0).is_nan());
-        assert_eq!(fmax(1.0, 2.0), 2.0);
-        assert_eq!(fmin(1.0, 2.0), 1.0);
-    }
-
-    #[test]
-    fn float_to_int_saturates() {
-        assert_eq!(float_to_int(1e300, ScalarType::I64), i64::MAX);
-        assert_eq!(float_to_int(-1e300, ScalarType::I32), i64::from(i32::MIN));
-        assert_eq!(float_to_int(-2.7, ScalarType::I16), -2);
-        assert_eq!(
-            int_to_float(i64::MAX, ScalarType::F32),
-            9223372036854775808.0
-        );
-        assert_eq!(int_to_float(65520, ScalarType::F16), f64::INFINITY);
     }
 }

@@ -8,13 +8,14 @@
 //! Masks, `other` values and stored values may be scalars used for every
 //! lane, or tiles of the pointer tile's shape.
 
+use crate::ir::numeric::{fmax, fmin, round_float};
 use crate::ir::{ElemType, ScalarType};
 
-use super::elementwise::{fmax, fmin, int_binary_one};
+use super::elementwise::int_binary_one;
 use super::error::{ErrorKind, Fail};
 use super::exec::OpView;
 use super::memory::Memory;
-use super::value::{Data, Desc, Elt, PtrVal, RType, Tile, Value, round_float, to_bits};
+use super::value::{Data, Desc, Elt, PtrVal, RType, Tile, Value, to_bits};
 
 /// The index of lane `i` in an operand that is a scalar or a full tile.
 fn li(t: &Tile, i: usize) -> usize {

@@ -7,9 +7,10 @@
 //! buffer, the byte offset and the buffer size, never a panic.
 
 use crate::ir::ScalarType;
+use crate::ir::numeric::{round_float, sext};
 
 use super::error::{ErrorKind, Fail};
-use super::value::{Elt, PtrVal, from_bits, round_float, sext, to_bits};
+use super::value::{Elt, PtrVal, from_bits, to_bits};
 
 /// One host buffer: its element type and its bytes (little-endian
 /// elements; i1 as one byte 0/1).

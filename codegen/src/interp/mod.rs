@@ -8,7 +8,8 @@
 //! every op are those of the module doc of [`crate::ir::ops`]; this
 //! interpreter is what the GPU backend must agree with.
 //!
-//! What it guarantees beyond the op table:
+//! What it guarantees beyond the op table (the element arithmetic is
+//! [`crate::ir::numeric`], shared with constant folding):
 //! - Floats compute in f64 and round (to nearest even) to the result type
 //!   after every op, so f16/bf16 rounding happens exactly where the IR
 //!   casts, stores or computes in f16/bf16.
@@ -29,7 +30,7 @@
 //!   only removes those on a constant, and the ones on a condition computed
 //!   from bound constants survive until `canonicalize` folds them.
 //!
-//! Layout: `value.rs` (runtime values, rounding), `memory.rs` (buffers),
+//! Layout: `value.rs` (runtime values, bit encodings), `memory.rs` (buffers),
 //! `exec.rs` (functions, regions, control flow, dispatch),
 //! `elementwise.rs`, `shape.rs`, `memops.rs`, `reduce.rs`, `dot.rs`.
 
@@ -50,12 +51,13 @@ mod tests_errors;
 
 use std::rc::Rc;
 
+use crate::ir::numeric::fit;
 use crate::ir::{FuncKind, Module, ScalarType, Type};
 
 pub use error::{ErrorKind, InterpError};
 pub use memory::{Buffer, Memory};
 
-use value::{PtrVal, Tile, Value, fit};
+use value::{PtrVal, Tile, Value};
 
 /// A kernel argument.
 #[derive(Clone, Copy, Debug, PartialEq)]

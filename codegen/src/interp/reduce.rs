@@ -12,12 +12,12 @@
 
 use std::cmp::Ordering;
 
+use crate::ir::numeric::{fit, fmax, fmin, round_float};
 use crate::ir::{ElemType, OpKind, ScalarType};
 
-use super::elementwise::{fmax, fmin};
 use super::error::{ErrorKind, Fail};
 use super::exec::{OpView, norm_axis};
-use super::value::{Data, Tile, fit, round_float};
+use super::value::{Data, Tile};
 
 /// `(outer, n, inner)` around `axis`.
 fn split_axis(shape: &[usize], axis: usize) -> (usize, usize, usize) {

@@ -4,10 +4,11 @@
 //! result element and gather.
 
 use crate::ir::ElemType;
+use crate::ir::numeric::fit;
 
 use super::error::{ErrorKind, Fail};
 use super::exec::{OpView, norm_axis};
-use super::value::{Data, Tile, fit, strided_indices, strides};
+use super::value::{Data, Tile, strided_indices, strides};
 
 /// `tile.arange {start}`: `start, start + 1, ...` along the 1-d result.
 pub(crate) fn arange(view: &OpView) -> Result<Tile, Fail> {

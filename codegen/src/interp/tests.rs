@@ -63,6 +63,33 @@ impl K<'_> {
         self.b.op0(kind, operands, attrs);
     }
 
+    /// An op with several results (sort, topk, split, calls); returns them.
+    pub fn op_n(
+        &mut self,
+        kind: OpKind,
+        operands: Vec<ValueId>,
+        results: Vec<Type>,
+        attrs: Attrs,
+    ) -> Vec<ValueId> {
+        let op = self.b.op(kind, operands, results, attrs, vec![]);
+        self.b.body.op(op).results.clone()
+    }
+
+    /// `tile.call @callee(args) : results`.
+    pub fn call(&mut self, callee: &str, args: Vec<ValueId>, results: Vec<Type>) -> Vec<ValueId> {
+        self.op_n(OpKind::Call, args, results, named("callee", callee))
+    }
+
+    /// `tile.reduce {kind, axis}` of `v` to type `result`.
+    pub fn reduce(&mut self, v: ValueId, result: Type, kind: &str, axis: i64) -> ValueId {
+        self.op1(OpKind::Reduce, vec![v], result, axis_attrs(kind, axis))
+    }
+
+    /// `tile.reshape` of `v` to type `result`.
+    pub fn reshape(&mut self, v: ValueId, result: Type) -> ValueId {
+        self.op1(OpKind::Reshape, vec![v], result, Attrs::new())
+    }
+
     pub fn int(&mut self, v: i64, s: S) -> ValueId {
         self.b.const_int(v, Type::Scalar(s))
     }
@@ -261,6 +288,19 @@ impl K<'_> {
         self.b.body.op(op).results.clone()
     }
 
+    /// `tile.for lb..ub by step` over i32 constants, carrying `inits`.
+    pub fn for_i32(
+        &mut self,
+        (lb, ub, step): (i64, i64, i64),
+        inits: Vec<ValueId>,
+        body: RegionFill<'_>,
+    ) -> Vec<ValueId> {
+        let lb = self.i32(lb);
+        let ub = self.i32(ub);
+        let step = self.i32(step);
+        self.for_(lb, ub, step, inits, body)
+    }
+
     /// `tile.for lb..ub by step` carrying `inits`.
     pub fn for_(
         &mut self,
@@ -281,6 +321,11 @@ impl K<'_> {
 
 /// Builds a region's body; returns the terminator's operands.
 pub(crate) type RegionFill<'f> = Box<dyn FnOnce(&mut K, &[ValueId]) -> Vec<ValueId> + 'f>;
+
+/// A region body with no ops whose terminator carries nothing.
+pub(crate) fn yields_nothing<'f>() -> RegionFill<'f> {
+    Box::new(|_: &mut K, _: &[ValueId]| vec![])
+}
 
 /// A module with one kernel `@k` (at `kern.rs:1:1`) built by `build`.
 pub(crate) fn kernel(params: &[(&str, Type)], build: impl FnOnce(&mut K, &[ValueId])) -> Module {
@@ -316,6 +361,16 @@ pub(crate) fn func(
     let rets = build(&mut k, &ps);
     k.op0(OpKind::Return, rets, Attrs::new());
     f
+}
+
+/// One string attribute, `{name = "value"}`.
+pub(crate) fn named(name: &str, value: &str) -> Attrs {
+    Attrs::new().with(name, Attr::Str(value.into()))
+}
+
+/// `{kind = "kind", axis = n}` (reduce, scan).
+pub(crate) fn axis_attrs(kind: &str, axis: i64) -> Attrs {
+    named("kind", kind).with("axis", Attr::Int(axis))
 }
 
 pub(crate) fn ptr(s: S) -> Type {
@@ -409,24 +464,10 @@ fn softmax_module(block: u64) -> Module {
             let other = k.splat(ninf, &[block]);
             let v16 = k.load(xp, Some(mask), Some(other));
             let v = k.cast(v16, S::F32);
-            let mx = k.op1(
-                OpKind::Reduce,
-                vec![v],
-                Type::Scalar(S::F32),
-                Attrs::new()
-                    .with("kind", Attr::Str("max".into()))
-                    .with("axis", Attr::Int(0)),
-            );
+            let mx = k.reduce(v, Type::Scalar(S::F32), "max", 0);
             let d = k.bin(BinaryOp::Sub, v, mx);
             let e = k.un(UnaryOp::Exp, d);
-            let s = k.op1(
-                OpKind::Reduce,
-                vec![e],
-                Type::Scalar(S::F32),
-                Attrs::new()
-                    .with("kind", Attr::Str("sum".into()))
-                    .with("axis", Attr::Int(0)),
-            );
+            let s = k.reduce(e, Type::Scalar(S::F32), "sum", 0);
             let r = k.bin(BinaryOp::Div, e, s);
             let r16 = k.cast(r, S::F16);
             let yp = k.addptr(p[1], offs);
@@ -629,12 +670,6 @@ fn lines(r: usize, c: usize, axis: usize) -> Vec<Vec<usize>> {
     }
 }
 
-fn axis_attrs(kind: &str, axis: i64) -> Attrs {
-    Attrs::new()
-        .with("kind", Attr::Str(kind.into()))
-        .with("axis", Attr::Int(axis))
-}
-
 #[test]
 fn reductions_on_both_axes_match_reference() {
     let (r, c) = (6usize, 9usize);
@@ -662,7 +697,7 @@ fn reductions_on_both_axes_match_reference() {
                     &[(out_elem, n_out)],
                     |k, v| {
                         let ty = tile(&[n_out as u64], out_elem);
-                        vec![k.op1(OpKind::Reduce, vec![v], ty, axis_attrs(kind, axis as i64))]
+                        vec![k.reduce(v, ty, kind, axis as i64)]
                     },
                 );
                 let got = outs[0].to_f64s();
@@ -704,25 +739,10 @@ fn reduce_1d_gives_scalar_and_argmax_takes_first_nan() {
         5,
         &[(S::I32, 1), (S::F32, 1), (S::I32, 1)],
         |k, v| {
-            let row = k.op1(OpKind::Reshape, vec![v], tile(&[5], S::F32), Attrs::new());
-            let am = k.op1(
-                OpKind::Reduce,
-                vec![row],
-                Type::Scalar(S::I32),
-                axis_attrs("argmax", 0),
-            );
-            let mx = k.op1(
-                OpKind::Reduce,
-                vec![row],
-                Type::Scalar(S::F32),
-                axis_attrs("max", 0),
-            );
-            let an = k.op1(
-                OpKind::Reduce,
-                vec![row],
-                Type::Scalar(S::I32),
-                axis_attrs("argmin", -1),
-            );
+            let row = k.reshape(v, tile(&[5], S::F32));
+            let am = k.reduce(row, Type::Scalar(S::I32), "argmax", 0);
+            let mx = k.reduce(row, Type::Scalar(S::F32), "max", 0);
+            let an = k.reduce(row, Type::Scalar(S::I32), "argmin", -1);
             vec![am, mx, an]
         },
     );
@@ -731,19 +751,9 @@ fn reduce_1d_gives_scalar_and_argmax_takes_first_nan() {
     assert_eq!(outs[2].to_i64s(), [2]);
     let x = [3.0, 7.0, 7.0, -1.0, -1.0];
     let outs = run_tile_op(S::I32, &x, 1, 5, &[(S::I32, 1), (S::I32, 1)], |k, v| {
-        let row = k.op1(OpKind::Reshape, vec![v], tile(&[5], S::I32), Attrs::new());
-        let am = k.op1(
-            OpKind::Reduce,
-            vec![row],
-            Type::Scalar(S::I32),
-            axis_attrs("argmax", 0),
-        );
-        let an = k.op1(
-            OpKind::Reduce,
-            vec![row],
-            Type::Scalar(S::I32),
-            axis_attrs("argmin", 0),
-        );
+        let row = k.reshape(v, tile(&[5], S::I32));
+        let am = k.reduce(row, Type::Scalar(S::I32), "argmax", 0);
+        let an = k.reduce(row, Type::Scalar(S::I32), "argmin", 0);
         vec![am, an]
     });
     assert_eq!(outs[0].to_i64s(), [1]);
@@ -806,6 +816,17 @@ fn scans_forward_and_reverse_on_both_axes() {
     }
 }
 
+/// The elements of `x` at `line` with their positions in it, stably
+/// sorted by value (descending when `descending`): what sort and topk give.
+fn stable_sorted(x: &[f64], line: &[usize], descending: bool) -> Vec<(f64, usize)> {
+    let mut v: Vec<(f64, usize)> = line.iter().enumerate().map(|(p, &i)| (x[i], p)).collect();
+    v.sort_by(|a, b| {
+        let o = a.0.partial_cmp(&b.0).unwrap();
+        if descending { o.reverse() } else { o }
+    });
+    v
+}
+
 #[test]
 fn sort_and_topk_on_both_axes_are_stable() {
     let (r, c) = (6usize, 8usize);
@@ -824,26 +845,19 @@ fn sort_and_topk_on_both_axes_are_stable() {
                 &[(S::F32, r * c), (S::I32, r * c)],
                 |k, v| {
                     let t = k.ty(v);
-                    let op = k.b.op(
+                    k.op_n(
                         OpKind::Sort,
                         vec![v],
                         vec![t, tile(&[r as u64, c as u64], S::I32)],
                         Attrs::new()
                             .with("axis", Attr::Int(axis as i64))
                             .with("descending", Attr::Bool(descending)),
-                        vec![],
-                    );
-                    k.b.body.op(op).results.clone()
+                    )
                 },
             );
             let (vals, idx) = (outs[0].to_f64s(), outs[1].to_i64s());
             for line in lines(r, c, axis) {
-                let mut want: Vec<(f64, usize)> =
-                    line.iter().enumerate().map(|(p, &i)| (x[i], p)).collect();
-                want.sort_by(|a, b| {
-                    let o = a.0.partial_cmp(&b.0).unwrap();
-                    if descending { o.reverse() } else { o }
-                });
+                let want = stable_sorted(&x, &line, descending);
                 for (p, &i) in line.iter().enumerate() {
                     assert_eq!(
                         (vals[i], idx[i] as usize),
@@ -868,7 +882,7 @@ fn sort_and_topk_on_both_axes_are_stable() {
                 c as u64,
                 &[(S::F32, n), (S::I32, n)],
                 |k, v| {
-                    let op = k.b.op(
+                    k.op_n(
                         OpKind::TopK,
                         vec![v],
                         vec![tile(&oshape, S::F32), tile(&oshape, S::I32)],
@@ -876,20 +890,13 @@ fn sort_and_topk_on_both_axes_are_stable() {
                             .with("axis", Attr::Int(axis as i64))
                             .with("k", Attr::Int(k_ as i64))
                             .with("largest", Attr::Bool(largest)),
-                        vec![],
-                    );
-                    k.b.body.op(op).results.clone()
+                    )
                 },
             );
             let (vals, idx) = (outs[0].to_f64s(), outs[1].to_i64s());
             let out_lines = lines(oshape[0] as usize, oshape[1] as usize, axis);
             for (line, oline) in lines(r, c, axis).iter().zip(out_lines) {
-                let mut want: Vec<(f64, usize)> =
-                    line.iter().enumerate().map(|(p, &i)| (x[i], p)).collect();
-                want.sort_by(|a, b| {
-                    let o = a.0.partial_cmp(&b.0).unwrap();
-                    if largest { o.reverse() } else { o }
-                });
+                let want = stable_sorted(&x, line, largest);
                 for (p, &i) in oline.iter().enumerate() {
                     assert_eq!(
                         (vals[i], idx[i] as usize),
@@ -1044,14 +1051,7 @@ fn while_if_and_call() {
                         vec![i64t.clone(), i64t.clone()],
                         OpKind::Yield,
                         Box::new(|k: &mut K, a: &[ValueId]| {
-                            let next = k.b.op(
-                                OpKind::Call,
-                                vec![a[0]],
-                                vec![Type::Scalar(S::I64)],
-                                Attrs::new().with("callee", Attr::Str("step".into())),
-                                vec![],
-                            );
-                            let next = k.b.body.op(next).results[0];
+                            let next = k.call("step", vec![a[0]], vec![Type::Scalar(S::I64)])[0];
                             let one = k.int(1, S::I64);
                             vec![next, k.bin(BinaryOp::Add, a[1], one)]
                         }),
@@ -1084,26 +1084,16 @@ fn while_if_and_call() {
 fn for_with_negative_step_and_zero_trips() {
     // sum of iv for iv in (ub, lb] stepping by -3, and a loop that never runs.
     let m = kernel(&[("out", ptr(S::I32))], |k, p| {
-        let lb = k.i32(10);
-        let ub = k.i32(0);
-        let st = k.i32(-3);
         let z = k.i32(0);
-        let r = k.for_(
-            lb,
-            ub,
-            st,
+        let r = k.for_i32(
+            (10, 0, -3),
             vec![z],
             Box::new(|k: &mut K, a: &[ValueId]| vec![k.bin(BinaryOp::Add, a[1], a[0])]),
         );
         k.store(p[0], r[0], None);
         let seven = k.i32(7);
-        let lb2 = k.i32(5);
-        let ub2 = k.i32(5);
-        let one = k.i32(1);
-        let r2 = k.for_(
-            lb2,
-            ub2,
-            one,
+        let r2 = k.for_i32(
+            (5, 5, 1),
             vec![seven],
             Box::new(|k: &mut K, a: &[ValueId]| vec![k.bin(BinaryOp::Mul, a[1], a[1])]),
         );
@@ -1148,7 +1138,7 @@ fn programs_run_z_then_y_then_x_fastest() {
             OpKind::AtomicRmw,
             vec![p[0], one],
             Type::Scalar(S::I32),
-            Attrs::new().with("kind", Attr::Str("add".into())),
+            named("kind", "add"),
         );
         let x = k.pid(0);
         let y = k.pid(1);
@@ -1225,7 +1215,7 @@ fn atomics_are_sequential_and_masked() {
                 OpKind::AtomicRmw,
                 vec![ptrs, vals, mask],
                 tile(&[4], S::F32),
-                Attrs::new().with("kind", Attr::Str("add".into())),
+                named("kind", "add"),
             );
             k.store_tile(p[1], olds);
             // max, min and xchg on cells 1..4 of `c`; cas on cell 0.
@@ -1238,7 +1228,7 @@ fn atomics_are_sequential_and_masked() {
                     OpKind::AtomicRmw,
                     vec![cp, pid],
                     Type::Scalar(S::I32),
-                    Attrs::new().with("kind", Attr::Str((*kind).into())),
+                    named("kind", kind),
                 );
             }
             let next = k.bin(BinaryOp::Add, pid, one);
@@ -1381,15 +1371,10 @@ fn shape_ops_rearrange_row_major() {
                 tile(&[3, 2, 2], S::I32),
                 Attrs::new(),
             );
-            let sp = k.b.op(
-                OpKind::Split,
-                vec![j],
-                vec![tile(&[3, 2], S::I32), tile(&[3, 2], S::I32)],
-                Attrs::new(),
-                vec![],
-            );
-            let (a, b) = (k.b.body.op(sp).results[0], k.b.body.op(sp).results[1]);
-            let flat = k.op1(OpKind::Reshape, vec![j], tile(&[12], S::I32), Attrs::new());
+            let halves = vec![tile(&[3, 2], S::I32), tile(&[3, 2], S::I32)];
+            let sp = k.op_n(OpKind::Split, vec![j], halves, Attrs::new());
+            let (a, b) = (sp[0], sp[1]);
+            let flat = k.reshape(j, tile(&[12], S::I32));
             let row = k.arange(3);
             let row2 = k.expand(row, 0);
             let bc = k.bcast(row2, &[2, 3]);
@@ -1410,7 +1395,7 @@ fn shape_ops_rearrange_row_major() {
 #[test]
 fn join_reshape_keeps_interleaved_order() {
     let outs = run_tile_op(S::I32, &[1.0, 2.0, 3.0], 1, 3, &[(S::I32, 6)], |k, x| {
-        let row = k.op1(OpKind::Reshape, vec![x], tile(&[3], S::I32), Attrs::new());
+        let row = k.reshape(x, tile(&[3], S::I32));
         let neg = k.un(UnaryOp::Neg, row);
         let j = k.op1(
             OpKind::Join,
@@ -1418,7 +1403,7 @@ fn join_reshape_keeps_interleaved_order() {
             tile(&[3, 2], S::I32),
             Attrs::new(),
         );
-        vec![k.op1(OpKind::Reshape, vec![j], tile(&[6], S::I32), Attrs::new())]
+        vec![k.reshape(j, tile(&[6], S::I32))]
     });
     assert_eq!(outs[0].to_i64s(), [1, -1, 2, -2, 3, -3]);
 }
@@ -1658,7 +1643,7 @@ fn dot_of_i8_into_i32_and_f16_into_f32() {
             for j in 0..nn {
                 let s: f64 = (0..kk).map(|l| a_r[i * kk + l] * b_r[l * nn + j]).sum();
                 // Exact products summed in f64, rounded once to the accumulator.
-                let want = super::value::round_float(acc0 + s, eacc);
+                let want = crate::ir::numeric::round_float(acc0 + s, eacc);
                 assert_eq!(c[i * nn + j], want, "{ein} c[{i},{j}]");
             }
         }
@@ -1757,38 +1742,13 @@ fn axis_ops_on_a_3d_tile() {
         4,
         &[(S::I32, 8), (S::I32, 24), (S::I32, 24)],
         |k, v| {
-            let t3 = k.op1(
-                OpKind::Reshape,
-                vec![v],
-                tile(&[2, 3, 4], S::I32),
-                Attrs::new(),
-            );
-            let s = k.op1(
-                OpKind::Reduce,
-                vec![t3],
-                tile(&[2, 4], S::I32),
-                axis_attrs("sum", 1),
-            );
-            let sp = k.b.op(
-                OpKind::Sort,
-                vec![t3],
-                vec![tile(&[2, 3, 4], S::I32), tile(&[2, 3, 4], S::I32)],
-                Attrs::new().with("axis", Attr::Int(1)),
-                vec![],
-            );
-            let (sv, si) = (k.b.body.op(sp).results[0], k.b.body.op(sp).results[1]);
-            let flat_v = k.op1(
-                OpKind::Reshape,
-                vec![sv],
-                tile(&[6, 4], S::I32),
-                Attrs::new(),
-            );
-            let flat_i = k.op1(
-                OpKind::Reshape,
-                vec![si],
-                tile(&[6, 4], S::I32),
-                Attrs::new(),
-            );
+            let t3 = k.reshape(v, tile(&[2, 3, 4], S::I32));
+            let s = k.reduce(t3, tile(&[2, 4], S::I32), "sum", 1);
+            let sorted = vec![tile(&[2, 3, 4], S::I32), tile(&[2, 3, 4], S::I32)];
+            let axis1 = Attrs::new().with("axis", Attr::Int(1));
+            let sp = k.op_n(OpKind::Sort, vec![t3], sorted, axis1);
+            let flat_v = k.reshape(sp[0], tile(&[6, 4], S::I32));
+            let flat_i = k.reshape(sp[1], tile(&[6, 4], S::I32));
             vec![s, flat_v, flat_i]
         },
     );
@@ -1816,20 +1776,12 @@ fn axis_ops_on_a_3d_tile() {
 #[test]
 fn recursion_is_bounded() {
     let mut m = kernel(&[], |k, _| {
-        k.op0(
-            OpKind::Call,
-            vec![],
-            Attrs::new().with("callee", Attr::Str("f".into())),
-        );
+        k.call("f", vec![], vec![]);
     });
     m.funcs
         .push(func("f", FuncKind::Device, &[], vec![], |k, _| {
             k.at(3, 3);
-            k.op0(
-                OpKind::Call,
-                vec![],
-                Attrs::new().with("callee", Attr::Str("f".into())),
-            );
+            k.call("f", vec![], vec![]);
             vec![]
         }));
     let e = run(&m, "k", [1, 1, 1], &[], &mut Memory::new()).unwrap_err();

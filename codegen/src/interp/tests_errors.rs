@@ -1,7 +1,7 @@
 //! Tests of every error path: each asserts the error kind and what the
 //! message says (op, location, program, lane, buffer, values).
 
-use super::tests::{K, arg, dims, func, kernel, ptr, tile};
+use super::tests::{K, arg, dims, func, kernel, named, ptr, tile, yields_nothing};
 use super::*;
 use crate::ir::{
     Attr, Attrs, BinaryOp, ConstParam, Dim, ElemType, FuncKind, OpKind, ScalarType as S, ValueId,
@@ -22,6 +22,25 @@ fn expect_err(
         assert!(msg.contains(n), "`{n}` is not in: {msg}");
     }
     e
+}
+
+/// [`expect_err`] for one program of a kernel without arguments or memory.
+fn expect_err_bare(m: &Module, kind: ErrorKind, needles: &[&str]) -> InterpError {
+    expect_err(m, [1, 1, 1], &[], &mut Memory::new(), kind, needles)
+}
+
+/// [`expect_err`] for a kernel whose one argument points to a fresh
+/// one-element buffer of `elem`.
+fn expect_err_one_buffer(
+    m: &Module,
+    grid: [u32; 3],
+    elem: S,
+    kind: ErrorKind,
+    needles: &[&str],
+) -> InterpError {
+    let mut mem = Memory::new();
+    mem.add(Buffer::zeroed(elem, 1));
+    expect_err(m, grid, &[arg(0, elem)], &mut mem, kind, needles)
 }
 
 /// A kernel copying `n` f32 through a 64-lane block without a mask, with
@@ -147,13 +166,10 @@ fn integer_overflow_is_an_error() {
         let b = k.bin(BinaryOp::Mul, a, four);
         k.store(p[0], b, None);
     });
-    let mut mem = Memory::new();
-    mem.add(Buffer::zeroed(S::I32, 1));
-    expect_err(
+    expect_err_one_buffer(
         &m,
         [2, 1, 1],
-        &[arg(0, S::I32)],
-        &mut mem,
+        S::I32,
         ErrorKind::IntegerOverflow,
         &[
             "kern.rs:5:13",
@@ -171,13 +187,10 @@ fn integer_overflow_is_an_error() {
         let v = k.int(1, S::I8);
         k.store(q, v, None);
     });
-    let mut mem = Memory::new();
-    mem.add(Buffer::zeroed(S::I8, 1));
-    expect_err(
+    expect_err_one_buffer(
         &m,
         [1, 1, 1],
-        &[arg(0, S::I8)],
-        &mut mem,
+        S::I8,
         ErrorKind::IntegerOverflow,
         &["tile.add", "at lane 4"],
     );
@@ -187,13 +200,10 @@ fn integer_overflow_is_an_error() {
         let c = k.cast(v, S::I16);
         k.store(p[0], c, None);
     });
-    let mut mem = Memory::new();
-    mem.add(Buffer::zeroed(S::I16, 1));
-    expect_err(
+    expect_err_one_buffer(
         &m,
         [1, 1, 1],
-        &[arg(0, S::I16)],
-        &mut mem,
+        S::I16,
         ErrorKind::IntegerOverflow,
         &["tile.cast", "40000 from i32 to i16"],
     );
@@ -201,11 +211,8 @@ fn integer_overflow_is_an_error() {
     let m = kernel(&[], |k, _| {
         k.int(300, S::I8);
     });
-    expect_err(
+    expect_err_bare(
         &m,
-        [1, 1, 1],
-        &[],
-        &mut Memory::new(),
         ErrorKind::IntegerOverflow,
         &["tile.constant", "300 does not fit in i8"],
     );
@@ -214,13 +221,10 @@ fn integer_overflow_is_an_error() {
         let big = k.int(i64::MAX / 4, S::I64);
         k.addptr(p[0], big);
     });
-    let mut mem = Memory::new();
-    mem.add(Buffer::zeroed(S::F64, 1));
-    expect_err(
+    expect_err_one_buffer(
         &m,
         [1, 1, 1],
-        &[arg(0, S::F64)],
-        &mut mem,
+        S::F64,
         ErrorKind::IntegerOverflow,
         &["tile.addptr", "pointer offset overflow"],
     );
@@ -260,14 +264,7 @@ fn division_by_zero_and_bad_shifts() {
             k.at(3, 3);
             k.bin(op, x, y);
         });
-        expect_err(
-            &m,
-            [1, 1, 1],
-            &[],
-            &mut Memory::new(),
-            kind,
-            &[needle, "kern.rs:3:3"],
-        );
+        expect_err_bare(&m, kind, &[needle, "kern.rs:3:3"]);
     }
     // i32::MIN / -1 overflows.
     let m = kernel(&[], |k, _| {
@@ -275,11 +272,8 @@ fn division_by_zero_and_bad_shifts() {
         let y = k.i32(-1);
         k.bin(BinaryOp::Div, x, y);
     });
-    expect_err(
+    expect_err_bare(
         &m,
-        [1, 1, 1],
-        &[],
-        &mut Memory::new(),
         ErrorKind::IntegerOverflow,
         &["tile.div", "does not fit in i32"],
     );
@@ -369,11 +363,7 @@ fn failing_assert_names_message_location_and_program() {
         let two = k.i32(2);
         let c = k.cmp("lt", pid, two);
         k.at(4, 5);
-        k.op0(
-            OpKind::Assert,
-            vec![c],
-            Attrs::new().with("msg", Attr::Str("pid too big".into())),
-        );
+        k.op0(OpKind::Assert, vec![c], named("msg", "pid too big"));
     });
     let out = run(&m, "k", [2, 1, 1], &[], &mut Memory::new()).unwrap();
     assert!(out.printed.is_empty());
@@ -396,20 +386,9 @@ fn failing_assert_names_message_location_and_program() {
         let r = k.arange(8);
         let five = k.i32(5);
         let c = k.cmp("ne", r, five);
-        k.op0(
-            OpKind::Assert,
-            vec![c],
-            Attrs::new().with("msg", Attr::Str("no fives".into())),
-        );
+        k.op0(OpKind::Assert, vec![c], named("msg", "no fives"));
     });
-    expect_err(
-        &m,
-        [1, 1, 1],
-        &[],
-        &mut Memory::new(),
-        ErrorKind::AssertFailed,
-        &["no fives at lane 5"],
-    );
+    expect_err_bare(&m, ErrorKind::AssertFailed, &["no fives at lane 5"]);
 }
 
 #[test]
@@ -420,14 +399,11 @@ fn unspecialized_kernels_are_rejected() {
             OpKind::Constexpr,
             vec![],
             Type::Scalar(S::I64),
-            Attrs::new().with("name", Attr::Str("BLOCK".into())),
+            named("name", "BLOCK"),
         );
     });
-    expect_err(
+    expect_err_bare(
         &m,
-        [1, 1, 1],
-        &[],
-        &mut Memory::new(),
         ErrorKind::Unspecialized,
         &[
             "constexpr `BLOCK` is unbound",
@@ -444,11 +420,8 @@ fn unspecialized_kernels_are_rejected() {
             Attrs::new(),
         );
     });
-    expect_err(
+    expect_err_bare(
         &m,
-        [1, 1, 1],
-        &[],
-        &mut Memory::new(),
         ErrorKind::Unspecialized,
         &[
             "tile<{BLOCK}xi32> has the symbolic dimension `BLOCK`",
@@ -465,7 +438,7 @@ fn unspecialized_kernels_are_rejected() {
             k.op0(
                 OpKind::StaticAssert,
                 vec![c],
-                Attrs::new().with("msg", Attr::Str("BLOCK must exceed 1".into())),
+                named("msg", "BLOCK must exceed 1"),
             );
         });
         let r = run(&m, "k", [1, 1, 1], &[], &mut Memory::new());
@@ -486,21 +459,10 @@ fn unspecialized_kernels_are_rejected() {
         name: "BLOCK".into(),
         ty: S::I64,
     });
-    expect_err(
-        &m,
-        [1, 1, 1],
-        &[],
-        &mut Memory::new(),
-        ErrorKind::Unspecialized,
-        &["BLOCK are unbound"],
-    );
+    expect_err_bare(&m, ErrorKind::Unspecialized, &["BLOCK are unbound"]);
     // A constexpr hidden in a called device function is found too.
     let mut m = kernel(&[], |k, _| {
-        k.op0(
-            OpKind::Call,
-            vec![],
-            Attrs::new().with("callee", Attr::Str("f".into())),
-        );
+        k.call("f", vec![], vec![]);
     });
     m.funcs
         .push(func("f", FuncKind::Device, &[], vec![], |k, _| {
@@ -508,18 +470,11 @@ fn unspecialized_kernels_are_rejected() {
                 OpKind::Constexpr,
                 vec![],
                 Type::Scalar(S::I1),
-                Attrs::new().with("name", Attr::Str("CAUSAL".into())),
+                named("name", "CAUSAL"),
             );
             vec![]
         }));
-    expect_err(
-        &m,
-        [1, 1, 1],
-        &[],
-        &mut Memory::new(),
-        ErrorKind::Unspecialized,
-        &["CAUSAL", "@f"],
-    );
+    expect_err_bare(&m, ErrorKind::Unspecialized, &["CAUSAL", "@f"]);
 }
 
 #[test]
@@ -548,86 +503,69 @@ fn bad(f: impl FnOnce(&mut K, ValueId, ValueId)) -> Module {
     })
 }
 
+/// [`bad`] with the one op `kind` on the values `operands` picks from `x`
+/// and `s`, with result type `result` and attributes `attrs`.
+fn bad_op(
+    kind: OpKind,
+    operands: fn(ValueId, ValueId) -> Vec<ValueId>,
+    result: Type,
+    attrs: Attrs,
+) -> Module {
+    bad(|k, x, s| {
+        k.op1(kind, operands(x, s), result, attrs);
+    })
+}
+
 #[test]
 fn malformed_ir_is_an_error_not_a_panic() {
+    let t4 = || tile(&[4], S::F32);
+    let add = OpKind::Binary(BinaryOp::Add);
+    let only_x: fn(ValueId, ValueId) -> Vec<ValueId> = |x, _| vec![x];
     let cases: Vec<(Module, &str)> = vec![
         (
-            bad(|k, x, s| {
-                k.op1(
-                    OpKind::Binary(BinaryOp::Add),
-                    vec![x, s],
-                    tile(&[4], S::F32),
-                    Attrs::new(),
-                );
-            }),
+            bad_op(add, |x, s| vec![x, s], t4(), Attrs::new()),
             "the operands must have one type, got tile<4xf32> and f32",
         ),
         (
-            bad(|k, x, _| {
-                k.op1(
-                    OpKind::Binary(BinaryOp::Add),
-                    vec![x, x],
-                    tile(&[4], S::F64),
-                    Attrs::new(),
-                );
-            }),
+            bad_op(add, |x, _| vec![x, x], tile(&[4], S::F64), Attrs::new()),
             "result #0 is tile<4xf32> but the op declares tile<4xf64>",
         ),
         (
-            bad(|k, x, _| {
-                k.op1(OpKind::Load, vec![x], tile(&[4], S::F32), Attrs::new());
-            }),
+            bad_op(OpKind::Load, only_x, t4(), Attrs::new()),
             "the pointer operand must be a pointer or a tile of pointers, got tile<4xf32>",
         ),
         (
-            bad(|k, x, _| {
-                k.op1(OpKind::Reduce, vec![x], Type::Scalar(S::F32), Attrs::new());
-            }),
+            bad_op(OpKind::Reduce, only_x, Type::Scalar(S::F32), Attrs::new()),
             "tile.reduce is missing its attribute `kind`",
         ),
         (
-            bad(|k, x, _| {
-                k.op1(
-                    OpKind::Reduce,
-                    vec![x],
-                    Type::Scalar(S::F32),
-                    Attrs::new().with("kind", Attr::Str("median".into())),
-                );
-            }),
+            bad_op(
+                OpKind::Reduce,
+                only_x,
+                Type::Scalar(S::F32),
+                named("kind", "median"),
+            ),
             "unknown or unsupported reduction `median`",
         ),
         (
-            bad(|k, x, _| {
-                k.op1(
-                    OpKind::Binary(BinaryOp::Xor),
-                    vec![x, x],
-                    tile(&[4], S::F32),
-                    Attrs::new(),
-                );
-            }),
+            bad_op(
+                OpKind::Binary(BinaryOp::Xor),
+                |x, _| vec![x, x],
+                t4(),
+                Attrs::new(),
+            ),
             "tile.xor is not defined on f32",
         ),
         (
-            bad(|k, x, _| {
-                k.op1(
-                    OpKind::Binary(BinaryOp::Add),
-                    vec![x],
-                    tile(&[4], S::F32),
-                    Attrs::new(),
-                );
-            }),
+            bad_op(add, only_x, t4(), Attrs::new()),
             "tile.add takes 2 operands, got 1",
         ),
         (
-            bad(|k, x, _| {
-                k.op1(OpKind::Reshape, vec![x], tile(&[3], S::F32), Attrs::new());
-            }),
+            bad_op(OpKind::Reshape, only_x, tile(&[3], S::F32), Attrs::new()),
             "cannot reshape tile<4xf32> (4 elements) to shape [3] (3 elements)",
         ),
         (
-            bad(|k, x, _| {
-                k.op1(OpKind::Cast, vec![x], Type::ptr(S::F32), Attrs::new());
-            }),
+            bad_op(OpKind::Cast, only_x, Type::ptr(S::F32), Attrs::new()),
             "cannot cast to the pointer type",
         ),
         (
@@ -648,41 +586,28 @@ fn malformed_ir_is_an_error_not_a_panic() {
         ),
         (
             bad(|k, _, _| {
-                k.op0(
-                    OpKind::Call,
-                    vec![],
-                    Attrs::new().with("callee", Attr::Str("ghost".into())),
-                );
+                k.call("ghost", vec![], vec![]);
             }),
             "calls @ghost, which is not in the module",
         ),
         (
-            bad(|k, x, _| {
-                k.op1(
-                    OpKind::Trans,
-                    vec![x],
-                    tile(&[4], S::F32),
-                    Attrs::new().with("perm", Attr::Ints(vec![1])),
-                );
-            }),
+            bad_op(
+                OpKind::Trans,
+                only_x,
+                t4(),
+                Attrs::new().with("perm", Attr::Ints(vec![1])),
+            ),
             "perm [1] is not a permutation",
         ),
         (
-            bad(|k, x, _| {
-                k.op1(OpKind::Dot, vec![x, x, x], tile(&[4], S::F32), Attrs::new());
-            }),
+            bad_op(OpKind::Dot, |x, _| vec![x, x, x], t4(), Attrs::new()),
             "shapes do not chain",
         ),
         (
             bad(|k, _, s| {
-                let lb = k.i32(0);
-                let ub = k.i32(3);
-                let st = k.i32(1);
                 // The body yields an i32 where an f32 is carried.
-                k.for_(
-                    lb,
-                    ub,
-                    st,
+                k.for_i32(
+                    (0, 3, 1),
                     vec![s],
                     Box::new(|_: &mut K, a: &[ValueId]| vec![a[0]]),
                 );
@@ -691,63 +616,29 @@ fn malformed_ir_is_an_error_not_a_panic() {
         ),
         (
             bad(|k, _, s| {
-                let lb = k.i32(0);
-                let ub = k.i32(3);
-                let st = k.i32(1);
-                k.for_(
-                    lb,
-                    ub,
-                    st,
-                    vec![s],
-                    Box::new(|_: &mut K, _: &[ValueId]| vec![]),
-                );
+                k.for_i32((0, 3, 1), vec![s], yields_nothing());
             }),
             "gives 0 values, a region of tile.for expects 1",
         ),
         (
-            bad(|k, _, s| {
+            bad(|k, _, _| {
                 let c = k.float(0.0, S::F32);
-                k.region_op(
-                    OpKind::If,
-                    vec![c],
-                    vec![],
-                    vec![
-                        (
-                            vec![],
-                            OpKind::Yield,
-                            Box::new(|_: &mut K, _: &[ValueId]| vec![]),
-                        ),
-                        (
-                            vec![],
-                            OpKind::Yield,
-                            Box::new(|_: &mut K, _: &[ValueId]| vec![]),
-                        ),
-                    ],
-                );
-                let _ = s;
+                let branches = vec![
+                    (vec![], OpKind::Yield, yields_nothing()),
+                    (vec![], OpKind::Yield, yields_nothing()),
+                ];
+                k.region_op(OpKind::If, vec![c], vec![], branches);
             }),
             "the condition must be an i1 scalar, got f32",
         ),
         (
             bad(|k, _, _| {
                 let c = k.b.const_bool(true, Type::Scalar(S::I1));
-                k.region_op(
-                    OpKind::If,
-                    vec![c],
-                    vec![],
-                    vec![
-                        (
-                            vec![],
-                            OpKind::Return,
-                            Box::new(|_: &mut K, _: &[ValueId]| vec![]),
-                        ),
-                        (
-                            vec![],
-                            OpKind::Yield,
-                            Box::new(|_: &mut K, _: &[ValueId]| vec![]),
-                        ),
-                    ],
-                );
+                let branches = vec![
+                    (vec![], OpKind::Return, yields_nothing()),
+                    (vec![], OpKind::Yield, yields_nothing()),
+                ];
+                k.region_op(OpKind::If, vec![c], vec![], branches);
             }),
             "cannot return early",
         ),
@@ -794,7 +685,7 @@ fn descriptor_and_atomic_misuse() {
             OpKind::AtomicRmw,
             vec![p[0], v],
             Type::Scalar(S::F32),
-            Attrs::new().with("kind", Attr::Str("nand".into())),
+            named("kind", "nand"),
         );
     });
     expect_err(

@@ -1,6 +1,8 @@
 //! Runtime values: scalars, pointers and tiles as flat row-major vectors,
 //! and tensor descriptors; the resolved (constant-shape) types they are
-//! checked against; float rounding, integer ranges and bit encodings.
+//! checked against; bit encodings and printing of elements. Rounding and
+//! integer ranges are the IR's shared numeric semantics,
+//! [`crate::ir::numeric`].
 //!
 //! A scalar is a tile of rank 0 (one element, empty shape), so every
 //! elementwise routine treats scalars and tiles alike. Storage follows the
@@ -13,6 +15,7 @@
 
 use std::fmt::{self, Write};
 
+use crate::ir::numeric::{round_float, sext};
 use crate::ir::{AddrSpace, Dim, ElemType, ScalarType, Type};
 
 use super::error::{ErrorKind, Fail};
@@ -403,77 +406,6 @@ pub(crate) fn type_string(elem: &ElemType, shape: &[usize]) -> String {
     }
 }
 
-/// 2^k for k in the normal range of f64.
-fn pow2(k: i32) -> f64 {
-    f64::from_bits(((k + 1023).clamp(1, 2046) as u64) << 52)
-}
-
-/// Rounds `x` to nearest-even in a binary format with `p` significant bits,
-/// minimum normal exponent `emin` and maximum exponent `emax`; overflow
-/// gives infinity, tiny values become subnormals or a signed zero.
-fn round_binary(x: f64, p: i32, emin: i32, emax: i32) -> f64 {
-    if !x.is_finite() || x == 0.0 {
-        return x;
-    }
-    let biased = ((x.to_bits() >> 52) & 0x7ff) as i32;
-    if biased == 0 {
-        // An f64 subnormal is far below the smallest subnormal of the formats used here.
-        return 0.0f64.copysign(x);
-    }
-    let e = (biased - 1023).max(emin);
-    let quantum = pow2(e - (p - 1));
-    let r = (x / quantum).round_ties_even() * quantum;
-    let max = (2.0 - pow2(1 - p)) * pow2(emax);
-    if r.abs() > max {
-        f64::INFINITY.copysign(x)
-    } else {
-        r
-    }
-}
-
-/// Rounds an f64 to the nearest value of float type `t` (ties to even),
-/// returned as f64. Integers and f64 pass through.
-///
-/// `half`'s `from_f64` is not used here: it is not correctly rounded (its
-/// software path drops the low 32 mantissa bits before rounding, its f16c
-/// path goes through f32), so this does the rounding itself and `half` only
-/// encodes values that are already exact.
-pub(crate) fn round_float(x: f64, t: ScalarType) -> f64 {
-    match t {
-        ScalarType::F16 => round_binary(x, 11, -14, 15),
-        ScalarType::BF16 => round_binary(x, 8, -126, 127),
-        ScalarType::F32 => x as f32 as f64,
-        _ => x,
-    }
-}
-
-/// The range of an integer type (i1: 0..=1).
-pub(crate) fn int_bounds(t: ScalarType) -> (i64, i64) {
-    match t {
-        ScalarType::I1 => (0, 1),
-        ScalarType::I8 => (i8::MIN.into(), i8::MAX.into()),
-        ScalarType::I16 => (i16::MIN.into(), i16::MAX.into()),
-        ScalarType::I32 => (i32::MIN.into(), i32::MAX.into()),
-        _ => (i64::MIN, i64::MAX),
-    }
-}
-
-/// `x` if it fits integer type `t`.
-pub(crate) fn fit(x: i128, t: ScalarType) -> Option<i64> {
-    let (lo, hi) = int_bounds(t);
-    (x >= i128::from(lo) && x <= i128::from(hi)).then_some(x as i64)
-}
-
-/// Sign-extends the low `bits` bits of `v`.
-pub(crate) fn sext(v: i64, bits: u32) -> i64 {
-    if bits >= 64 {
-        v
-    } else {
-        let s = 64 - bits;
-        (v << s) >> s
-    }
-}
-
 /// The bit pattern of an element of type `t` (in the low bits).
 pub(crate) fn to_bits(t: ScalarType, e: Elt) -> Result<u64, Fail> {
     Ok(match (t, e) {
@@ -595,49 +527,6 @@ pub(crate) fn strided_indices(out_shape: &[usize], st: &[usize]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{Rng, SeedableRng, rngs::SmallRng};
-
-    #[test]
-    fn f16_rounding_matches_half_on_f32_inputs() {
-        let mut rng = SmallRng::seed_from_u64(1);
-        for _ in 0..100_000 {
-            let x: f32 = f32::from_bits(rng.random());
-            if x.is_nan() {
-                continue;
-            }
-            let want = half::f16::from_f32(x).to_f64();
-            assert_eq!(round_float(f64::from(x), ScalarType::F16), want, "{x:e}");
-            let want = half::bf16::from_f32(x).to_f64();
-            assert_eq!(round_float(f64::from(x), ScalarType::BF16), want, "{x:e}");
-        }
-    }
-
-    #[test]
-    fn rounding_keeps_sticky_bits_and_ties_to_even() {
-        // Just above the tie between 1 and 1 + 2^-10: rounds up.
-        let x = 1.0 + 2f64.powi(-11) + 2f64.powi(-40);
-        assert_eq!(round_float(x, ScalarType::F16), 1.0 + 2f64.powi(-10));
-        // Exactly the tie: to even (1.0).
-        assert_eq!(round_float(1.0 + 2f64.powi(-11), ScalarType::F16), 1.0);
-        assert_eq!(round_float(65519.0, ScalarType::F16), 65504.0);
-        assert_eq!(round_float(65520.0, ScalarType::F16), f64::INFINITY);
-        assert_eq!(
-            round_float(-1e-9, ScalarType::F16).to_bits(),
-            (-0.0f64).to_bits()
-        );
-        // Smallest f16 subnormal is 2^-24; half of it ties to zero, a bit more rounds up.
-        assert_eq!(round_float(2f64.powi(-25), ScalarType::F16), 0.0);
-        assert_eq!(
-            round_float(2f64.powi(-25) * 1.0001, ScalarType::F16),
-            2f64.powi(-24)
-        );
-        assert_eq!(round_float(1.0 + 2f64.powi(-8), ScalarType::BF16), 1.0);
-        assert_eq!(
-            round_float(1.0 + 2f64.powi(-8) + 2f64.powi(-30), ScalarType::BF16),
-            1.0 + 2f64.powi(-7)
-        );
-        assert!(round_float(f64::NAN, ScalarType::BF16).is_nan());
-    }
 
     #[test]
     fn bits_round_trip() {

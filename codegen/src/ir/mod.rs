@@ -1,5 +1,7 @@
 //! The IR core: types, attributes, locations, the op catalogue, the arena
-//! containers, a builder, the textual printer and parser, and the verifier.
+//! containers, a builder, the textual printer and parser, the verifier, and
+//! the numeric semantics of the ops (`numeric`, shared by the interpreter
+//! and constant folding).
 //!
 //! Modeled on MLIR (ops with operands, results, attributes and regions;
 //! dialect-namespaced op names; a location on every op) and Cranelift
@@ -10,6 +12,7 @@ pub mod attr;
 pub mod builder;
 pub mod location;
 pub mod module;
+pub mod numeric;
 pub mod ops;
 pub mod parser;
 pub mod printer;

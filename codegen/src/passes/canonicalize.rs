@@ -3,7 +3,9 @@
 //!
 //! Constants are `tile.constant` ops of a scalar type, or of a tile type, in
 //! which case the constant is a splat (every element has the value). A fold
-//! computes exactly what the interpreter would (the semantics in `ir/ops.rs`):
+//! computes exactly what the interpreter would: both apply the element
+//! arithmetic of [`crate::ir::numeric`] (the semantics in `ir/ops.rs`), and
+//! a fold happens only where it succeeds:
 //!
 //! - Binary, unary, `cmp`, `select`, `fma` and `cast` on constant operands
 //!   become a constant. Floats compute in f64 and round once to the result
@@ -12,7 +14,11 @@
 //!   folded: the interpreter reports them, with the op's location, if they
 //!   run. Integer casts that narrow a value that does not fit, and i1
 //!   arithmetic other than `and`/`or`/`xor`/`not`/`eq`/`ne`, are left alone
-//!   too.
+//!   too, and so, conservatively, are a few cases that run fine: a left
+//!   shift that drops bits, `MIN % -1`, `max`/`min` of zeros of opposite
+//!   signs, an integer `fma` whose product alone overflows, and casts of
+//!   integers beyond 2^53 to f16/bf16 (which the interpreter rounds twice).
+//!   A randomized test checks every fold against a run of the interpreter.
 //! - `splat`, `broadcast`, `expand_dims`, `reshape` and `trans` of a constant
 //!   become a constant of the result type; the identity forms (same type,
 //!   identity permutation) are removed.
@@ -44,6 +50,11 @@
 //!
 //! [`dce`]: super::dce
 
+use crate::ir::numeric::{
+    self, bool_binary_fn, compare, fit, float_binary_fn, float_to_int, float_unary_fn,
+    int_to_float, int_to_float_rounds_once, round_float,
+};
+use crate::ir::typing::CmpPred;
 use crate::ir::{
     Attr, Attrs, BinaryOp, Body, ElemType, Func, OpId, OpKind, RegionId, ScalarType, UnaryOp,
     ValueId,
@@ -107,64 +118,6 @@ impl Lit {
             Lit::Int(v) => v == 0,
             Lit::Float(x) => x == 0.0,
         }
-    }
-}
-
-/// The inclusive range of an integer type (i1: 0..=1).
-fn int_bounds(t: ScalarType) -> (i64, i64) {
-    match t {
-        ScalarType::I1 => (0, 1),
-        ScalarType::I8 => (i8::MIN.into(), i8::MAX.into()),
-        ScalarType::I16 => (i16::MIN.into(), i16::MAX.into()),
-        ScalarType::I32 => (i32::MIN.into(), i32::MAX.into()),
-        _ => (i64::MIN, i64::MAX),
-    }
-}
-
-/// `v` if it fits integer type `t`.
-fn fit(v: i128, t: ScalarType) -> Option<i64> {
-    let (lo, hi) = int_bounds(t);
-    (v >= i128::from(lo) && v <= i128::from(hi)).then_some(v as i64)
-}
-
-/// 2^k as an f64, for k in the normal exponent range.
-fn pow2(k: i32) -> f64 {
-    f64::from_bits(((k + 1023).clamp(1, 2046) as u64) << 52)
-}
-
-/// Rounds `x` to nearest even in a binary format with `p` significant bits,
-/// minimum normal exponent `emin` and maximum exponent `emax`; overflow
-/// gives infinity, tiny values become subnormals or a signed zero.
-fn round_binary(x: f64, p: i32, emin: i32, emax: i32) -> f64 {
-    if !x.is_finite() || x == 0.0 {
-        return x;
-    }
-    let biased = ((x.to_bits() >> 52) & 0x7ff) as i32;
-    if biased == 0 {
-        // f64 subnormals are far below the smallest f16/bf16 subnormal.
-        return 0.0f64.copysign(x);
-    }
-    let e = (biased - 1023).max(emin);
-    let quantum = pow2(e - (p - 1));
-    let r = (x / quantum).round_ties_even() * quantum;
-    let max = (2.0 - pow2(1 - p)) * pow2(emax);
-    if r.abs() > max {
-        f64::INFINITY.copysign(x)
-    } else {
-        r
-    }
-}
-
-/// Rounds an f64 to float type `t`, correctly (one rounding, ties to even).
-///
-/// `half::f16::from_f64` is not used: it drops the low 32 mantissa bits
-/// before rounding, which misrounds values just above a tie.
-fn round_float(x: f64, t: ScalarType) -> f64 {
-    match t {
-        ScalarType::F16 => round_binary(x, 11, -14, 15),
-        ScalarType::BF16 => round_binary(x, 8, -126, 127),
-        ScalarType::F32 => x as f32 as f64,
-        _ => x,
     }
 }
 
@@ -272,62 +225,40 @@ fn simplify(body: &mut Body, op: OpId) -> Result<bool, PassError> {
     Ok(rewrite.is_some_and(|rw| apply(body, op, rw)))
 }
 
-/// Integer binary op with the interpreter's error cases left unfolded.
+/// An integer binary op: [`numeric::int_binary`], folded only where it
+/// agrees with plain checked arithmetic. Its error cases (overflow,
+/// division by zero, bad shift amounts) are left for the interpreter to
+/// report if they run, and so are a left shift that drops bits and
+/// `MIN % -1` (which run to the wrapped bits and to 0). i1 folds only its
+/// logical ops.
 fn int_binary(b: BinaryOp, t: ScalarType, x: i64, y: i64) -> Option<i64> {
-    let (xi, yi) = (i128::from(x), i128::from(y));
     if t == ScalarType::I1 {
         return match b {
-            BinaryOp::And => Some(x & y),
-            BinaryOp::Or => Some(x | y),
-            BinaryOp::Xor => Some(x ^ y),
+            BinaryOp::And | BinaryOp::Or | BinaryOp::Xor => {
+                bool_binary_fn(b).map(|f| i64::from(f(x != 0, y != 0)))
+            }
             _ => None,
         };
     }
-    let bits = i64::from(t.bits());
-    let r = match b {
-        BinaryOp::Add => xi + yi,
-        BinaryOp::Sub => xi - yi,
-        BinaryOp::Mul => xi * yi,
-        BinaryOp::Div if y != 0 => xi / yi,
-        // x % -1 is 0, but the interpreter may see MIN % -1 as an overflow.
-        BinaryOp::Rem if y != 0 && !(y == -1 && x == int_bounds(t).0) => xi % yi,
-        BinaryOp::Max => xi.max(yi),
-        BinaryOp::Min => xi.min(yi),
-        BinaryOp::And => xi & yi,
-        BinaryOp::Or => xi | yi,
-        BinaryOp::Xor => xi ^ yi,
-        // A left shift folds only when it loses no bits.
-        BinaryOp::Shl if (0..bits).contains(&y) => xi << y,
-        BinaryOp::Shr if (0..bits).contains(&y) => xi >> y,
-        _ => return None,
-    };
-    fit(r, t)
+    let lossy_shl = b == BinaryOp::Shl
+        && (0..i64::from(t.bits())).contains(&y)
+        && fit(i128::from(x) << y, t).is_none();
+    let min_rem_minus_one = b == BinaryOp::Rem && y == -1 && x == numeric::int_bounds(t).0;
+    if lossy_shl || min_rem_minus_one {
+        return None;
+    }
+    numeric::int_binary(b, t, x, y).ok()
 }
 
-/// Float binary op in f64, rounded to `t`.
+/// A float binary op in f64, rounded to `t`. `max`/`min` of two zeros of
+/// opposite signs are not folded (a conservative choice; the interpreter
+/// orders -0 below +0, see [`numeric::fmax`]).
 fn float_binary(b: BinaryOp, t: ScalarType, x: f64, y: f64) -> Option<f64> {
-    let r = match b {
-        BinaryOp::Add => x + y,
-        BinaryOp::Sub => x - y,
-        BinaryOp::Mul => x * y,
-        BinaryOp::Div => x / y,
-        BinaryOp::Rem => x % y,
-        BinaryOp::Max | BinaryOp::Min => {
-            if x.is_nan() || y.is_nan() {
-                f64::NAN
-            } else if x == 0.0 && y == 0.0 && x.to_bits() != y.to_bits() {
-                // max(-0.0, +0.0): leave the choice to the interpreter.
-                return None;
-            } else if b == BinaryOp::Max {
-                x.max(y)
-            } else {
-                x.min(y)
-            }
-        }
-        BinaryOp::Pow => x.powf(y),
-        _ => return None,
-    };
-    Some(round_float(r, t))
+    let signed_zeros = x == 0.0 && y == 0.0 && x.to_bits() != y.to_bits();
+    if matches!(b, BinaryOp::Max | BinaryOp::Min) && signed_zeros {
+        return None;
+    }
+    float_binary_fn(b).map(|f| round_float(f(x, y), t))
 }
 
 fn fold_binary(body: &Body, op: OpId, b: BinaryOp, x: ValueId, y: ValueId) -> Option<Rewrite> {
@@ -408,34 +339,16 @@ fn fold_unary(body: &Body, op: OpId, u: UnaryOp, x: ValueId) -> Option<Rewrite> 
     let t = scalar_of(body, body.op(op).results[0])?;
     match lit(body, x) {
         Some(Lit::Int(v)) => {
-            let r = match u {
-                UnaryOp::Not if t == ScalarType::I1 => Some(1 - v),
-                _ if t == ScalarType::I1 => None,
-                UnaryOp::Neg => fit(-i128::from(v), t),
-                UnaryOp::Not => Some(!v),
-                UnaryOp::Abs => fit(i128::from(v).abs(), t),
-                _ => None,
+            let r = if t == ScalarType::I1 {
+                // i1: only `not` (its arithmetic is not folded).
+                (u == UnaryOp::Not).then_some(1 - v)
+            } else {
+                numeric::int_unary(u, t, v).ok()
             };
             return r.map(|v| Rewrite::Const(Lit::Int(v)));
         }
         Some(Lit::Float(v)) => {
-            let r = match u {
-                UnaryOp::Neg => -v,
-                UnaryOp::Exp => v.exp(),
-                UnaryOp::Exp2 => v.exp2(),
-                UnaryOp::Log => v.ln(),
-                UnaryOp::Log2 => v.log2(),
-                UnaryOp::Sqrt => v.sqrt(),
-                UnaryOp::Rsqrt => 1.0 / v.sqrt(),
-                UnaryOp::Tanh => v.tanh(),
-                UnaryOp::Sigmoid => 1.0 / (1.0 + (-v).exp()),
-                UnaryOp::Abs => v.abs(),
-                UnaryOp::Floor => v.floor(),
-                UnaryOp::Ceil => v.ceil(),
-                UnaryOp::Sin => v.sin(),
-                UnaryOp::Cos => v.cos(),
-                UnaryOp::Not => return None,
-            };
+            let r = float_unary_fn(u)?(v);
             return Some(Rewrite::Const(Lit::Float(round_float(r, t))));
         }
         None => {}
@@ -456,33 +369,17 @@ fn fold_unary(body: &Body, op: OpId, u: UnaryOp, x: ValueId) -> Option<Rewrite> 
 }
 
 fn fold_cmp(body: &Body, op: OpId, x: ValueId, y: ValueId) -> Option<Rewrite> {
-    let pred = body.op(op).attr("pred")?.as_str()?;
+    let pred = CmpPred::from_name(body.op(op).attr("pred")?.as_str()?)?;
     let elem = body.ty(x).elem()?;
-    let ordered = |o: std::cmp::Ordering| match pred {
-        "eq" => Some(o.is_eq()),
-        "ne" => Some(o.is_ne()),
-        "lt" => Some(o.is_lt()),
-        "le" => Some(o.is_le()),
-        "gt" => Some(o.is_gt()),
-        "ge" => Some(o.is_ge()),
-        _ => None,
-    };
-    // Booleans compare for equality only (their order is not defined).
-    let pred_ok = elem != ElemType::Scalar(ScalarType::I1) || matches!(pred, "eq" | "ne");
+    // Booleans compare for equality only (their order is not folded).
+    let pred_ok =
+        elem != ElemType::Scalar(ScalarType::I1) || matches!(pred, CmpPred::Eq | CmpPred::Ne);
     let is_float = matches!(elem, ElemType::Scalar(s) if s.is_float());
     let r = match (lit(body, x), lit(body, y)) {
-        (Some(Lit::Int(a)), Some(Lit::Int(b))) if pred_ok => ordered(a.cmp(&b))?,
-        (Some(Lit::Float(a)), Some(Lit::Float(b))) => match pred {
-            "eq" => a == b,
-            "ne" => a != b,
-            "lt" => a < b,
-            "le" => a <= b,
-            "gt" => a > b,
-            "ge" => a >= b,
-            _ => return None,
-        },
-        // x == x for integers and pointers (floats: NaN).
-        _ if x == y && pred_ok && !is_float => ordered(std::cmp::Ordering::Equal)?,
+        (Some(Lit::Int(a)), Some(Lit::Int(b))) if pred_ok => compare(pred, &a, &b),
+        (Some(Lit::Float(a)), Some(Lit::Float(b))) => compare(pred, &a, &b),
+        // x cmp x for integers and pointers, as equal operands (floats: NaN).
+        _ if x == y && pred_ok && !is_float => compare(pred, &0, &0),
         _ => return None,
     };
     Some(Rewrite::Const(Lit::Int(i64::from(r))))
@@ -503,9 +400,12 @@ fn fold_fma(body: &Body, op: OpId, a: ValueId, b: ValueId, c: ValueId) -> Option
     let t = scalar_of(body, body.op(op).results[0])?;
     match (lit(body, a)?, lit(body, b)?, lit(body, c)?) {
         (Lit::Int(x), Lit::Int(y), Lit::Int(z)) if t != ScalarType::I1 => {
-            // The product must fit on its own, as the interpreter checks it.
-            let p = fit(i128::from(x) * i128::from(y), t)?;
-            fit(i128::from(p) + i128::from(z), t).map(|v| Rewrite::Const(Lit::Int(v)))
+            // Folded only when the product fits on its own too: more
+            // conservative than the interpreter, which checks only the sum.
+            fit(i128::from(x) * i128::from(y), t)?;
+            numeric::int_fma(t, x, y, z)
+                .ok()
+                .map(|v| Rewrite::Const(Lit::Int(v)))
         }
         (Lit::Float(x), Lit::Float(y), Lit::Float(z)) => {
             Some(Rewrite::Const(Lit::Float(round_float(x.mul_add(y, z), t))))
@@ -539,8 +439,8 @@ fn lossless(from: ScalarType, to: ScalarType) -> bool {
 }
 
 /// Casts a literal of type `from` to type `to` as the interpreter does;
-/// None where the semantics leave a choice (narrowing integer casts) or
-/// where one rounding cannot be done from f64.
+/// None where the interpreter reports an error (narrowing integer casts
+/// that do not fit) or where it rounds twice (wide integers to f16/bf16).
 fn cast_lit(l: Lit, to: ScalarType) -> Option<Lit> {
     if to == ScalarType::I1 {
         // NaN != 0, so NaN casts to true.
@@ -548,30 +448,11 @@ fn cast_lit(l: Lit, to: ScalarType) -> Option<Lit> {
     }
     match l {
         Lit::Int(v) if to.is_float() => {
-            let x = match to {
-                ScalarType::F64 => v as f64,
-                ScalarType::F32 => f64::from(v as f32),
-                // Exact in f64 first, so that rounding to 16 bits happens once.
-                _ if v.unsigned_abs() <= 1 << 53 => round_float(v as f64, to),
-                _ => return None,
-            };
-            Some(Lit::Float(x))
+            int_to_float_rounds_once(v, to).then(|| Lit::Float(int_to_float(v, to)))
         }
         Lit::Int(v) => fit(i128::from(v), to).map(Lit::Int),
         Lit::Float(x) if to.is_float() => Some(Lit::Float(round_float(x, to))),
-        Lit::Float(x) => {
-            let (lo, hi) = int_bounds(to);
-            let v = if x.is_nan() {
-                0
-            } else if x <= lo as f64 {
-                lo
-            } else if x >= hi as f64 {
-                hi
-            } else {
-                x.trunc() as i64
-            };
-            Some(Lit::Int(v))
-        }
+        Lit::Float(x) => Some(Lit::Int(float_to_int(x, to))),
     }
 }
 
@@ -899,37 +780,7 @@ mod tests {
     use rand::rngs::SmallRng;
     use rand::{Rng, SeedableRng};
 
-    #[test]
-    fn rounding_to_f16_and_bf16_matches_half_on_f32_inputs() {
-        // half converts f32 (all of whose bits it sees) correctly.
-        let mut rng = SmallRng::seed_from_u64(7);
-        for _ in 0..200_000 {
-            let x = f32::from_bits(rng.random());
-            if x.is_nan() {
-                continue;
-            }
-            let want16 = half::f16::from_f32(x).to_f64();
-            let got16 = round_float(f64::from(x), ScalarType::F16);
-            assert_eq!(got16.to_bits(), want16.to_bits(), "f16 of {x:e}");
-            let want_bf = half::bf16::from_f32(x).to_f64();
-            let got_bf = round_float(f64::from(x), ScalarType::BF16);
-            assert_eq!(got_bf.to_bits(), want_bf.to_bits(), "bf16 of {x:e}");
-        }
-    }
-
-    #[test]
-    fn rounding_keeps_sticky_bits_below_f32() {
-        // 1 + 2^-11 is a tie in f16 (rounds to 1); anything above it, even
-        // by 2^-40, rounds up.
-        let tie = 1.0 + 2f64.powi(-11);
-        assert_eq!(round_float(tie, ScalarType::F16), 1.0);
-        assert_eq!(
-            round_float(tie + 2f64.powi(-40), ScalarType::F16),
-            1.0 + 2f64.powi(-10)
-        );
-        assert_eq!(round_float(65520.0, ScalarType::F16), f64::INFINITY);
-        assert_eq!(round_float(65519.99, ScalarType::F16), 65504.0);
-    }
+    use crate::ir::{Builder, Type};
 
     #[test]
     fn integer_folds_agree_with_checked_arithmetic() {
@@ -963,6 +814,120 @@ mod tests {
         }
     }
 
+    /// A random constant of type `t`: boundary values, signed zeros,
+    /// infinities and NaN mixed with ordinary values.
+    fn random_constant(rng: &mut SmallRng, b: &mut Builder, t: ScalarType) -> ValueId {
+        let ty = Type::Scalar(t);
+        if t == ScalarType::I1 {
+            return b.const_bool(rng.random(), ty);
+        }
+        if t.is_float() {
+            let specials = [0.0, -0.0, 1.0, -1.5, 65504.0, 1e-8, f64::INFINITY, f64::NAN];
+            let x = if rng.random_bool(0.3) {
+                specials[rng.random_range(0..specials.len())]
+            } else {
+                f64::from(rng.random_range(-1000.0f32..1000.0)) * 0.37
+            };
+            return b.const_float(x, ty);
+        }
+        let (lo, hi) = numeric::int_bounds(t);
+        let v = match rng.random_range(0..4) {
+            0 => [lo, hi, -1, 0, 1, i64::from(t.bits())][rng.random_range(0..6)],
+            1 => rng.random_range(lo..=hi),
+            _ => rng.random_range(-40..40),
+        };
+        b.const_int(v, ty)
+    }
+
+    /// Folding never disagrees with execution: random ops on random
+    /// constants are run by the interpreter, then canonicalized; whenever
+    /// the stored value folds to a constant, the run succeeded with exactly
+    /// that value.
+    #[test]
+    fn folding_agrees_with_the_interpreter() {
+        use crate::interp::{self, ArgValue, Buffer, Memory};
+        use crate::ir::{FuncKind, Module, verify_func};
+
+        let types = ScalarType::ALL;
+        let preds = ["eq", "ne", "lt", "le", "gt", "ge"];
+        let mut rng = SmallRng::seed_from_u64(23);
+        let (mut folded, mut checked) = (0, 0);
+        for _ in 0..6000 {
+            let t = types[rng.random_range(0..types.len())];
+            let mut f = Func::new("k", FuncKind::Kernel);
+            let entry = f.body.entry();
+            // The result type is only known once the op is chosen, so the
+            // output parameter is added after building.
+            let mut b = Builder::at_end(&mut f.body, entry);
+            let x = random_constant(&mut rng, &mut b, t);
+            let y = random_constant(&mut rng, &mut b, t);
+            let r = match rng.random_range(0..5) {
+                0 => {
+                    let all = BinaryOp::ALL;
+                    b.binary(all[rng.random_range(0..all.len())], x, y)
+                }
+                1 => {
+                    let all = UnaryOp::ALL;
+                    b.unary(all[rng.random_range(0..all.len())], x)
+                }
+                2 => b.cmp(preds[rng.random_range(0..preds.len())], x, y),
+                3 => b.cast(x, types[rng.random_range(0..types.len())]),
+                _ => {
+                    let z = random_constant(&mut rng, &mut b, t);
+                    b.op1(OpKind::Fma, vec![x, y, z], Type::Scalar(t), Attrs::new())
+                }
+            };
+            let rt = b.ty(r).scalar_elem().expect("a scalar result");
+            let out = f.add_param("out", Type::ptr(rt));
+            let mut b = Builder::at_end(&mut f.body, entry);
+            b.op0(OpKind::Store, vec![out, r], Attrs::new());
+            b.op0(OpKind::Return, vec![], Attrs::new());
+            if verify_func(&f).is_err() {
+                continue; // an op not defined on this type
+            }
+            checked += 1;
+            let mut m = Module::new();
+            m.funcs.push(f.clone());
+            let mut mem = Memory::new();
+            mem.add(Buffer::zeroed(rt, 1));
+            let ptr = ArgValue::Ptr {
+                buffer: 0,
+                byte_offset: 0,
+                elem: rt,
+            };
+            let ran = interp::run(&m, "k", [1, 1, 1], &[ptr], &mut mem);
+            run(&mut f).expect("canonicalize succeeds on constants");
+            let store = f.body.walk(f.body.entry()).into_iter();
+            let stored = store
+                .filter(|&o| f.body.op(o).kind == OpKind::Store)
+                .map(|o| f.body.op(o).operands[1])
+                .next()
+                .expect("the store stays");
+            let Some(l) = lit(&f.body, stored) else {
+                continue;
+            };
+            folded += 1;
+            let what = print_func(&m.funcs[0]);
+            if let Err(e) = ran {
+                panic!("folded to {l:?}, but the run fails: {e}\n{what}");
+            }
+            match l {
+                Lit::Float(v) => {
+                    let got = mem.buffers[0].to_f64s()[0];
+                    let same = v.to_bits() == got.to_bits() || (v.is_nan() && got.is_nan());
+                    assert!(same, "folded to {v:e}, ran to {got:e}\n{what}");
+                }
+                Lit::Int(v) => {
+                    assert_eq!(v, mem.buffers[0].to_i64s()[0], "{what}");
+                }
+            }
+        }
+        assert!(
+            checked > 3000 && folded > 2000,
+            "{checked} checked, {folded} folded"
+        );
+    }
+
     #[test]
     fn lossless_casts_round_trip() {
         let mut rng = SmallRng::seed_from_u64(3);
@@ -976,7 +941,7 @@ mod tests {
                         let x = f64::from(f32::from_bits(rng.random()));
                         Lit::Float(round_float(x, from))
                     } else {
-                        let (lo, hi) = int_bounds(from);
+                        let (lo, hi) = numeric::int_bounds(from);
                         Lit::Int(rng.random_range(lo..=hi))
                     };
                     let there = cast_lit(l, to).expect("a lossless cast folds");
