@@ -452,8 +452,9 @@ impl Lower<'_, '_> {
             return err_at(
                 whole,
                 format!(
-                    "`{name}` takes {want} argument(s) but {} were given; signature: {}",
+                    "`{name}` takes {want} argument(s) but {} {} given; signature: {}",
                     args.len(),
+                    if args.len() == 1 { "was" } else { "were" },
                     b.signature
                 ),
             );

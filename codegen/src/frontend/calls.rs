@@ -13,7 +13,7 @@ use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 
-use super::error::{closest, err, err_at};
+use super::error::{err, err_at, is_typo_of};
 use super::lower::{ConstBind, ConstVal, Ctx, Instance, Lower};
 use super::scope::Binding;
 use super::sig::{FnSig, ParamKind, fn_signature, kernel_signature};
@@ -424,7 +424,7 @@ impl Lower<'_, '_> {
                 .sig
                 .inputs
                 .iter()
-                .map(|i| quote::quote!(#i).to_string())
+                .map(|i| pretty_tokens(&quote::quote!(#i).to_string()))
                 .collect();
             return err_at(
                 call,
@@ -470,7 +470,7 @@ impl Lower<'_, '_> {
                 };
                 let val = match val {
                     ConstVal::Known(l) => match convert_lit(l, c.ty) {
-                        Some(l) if !(c.ty == ScalarType::I1) || matches!(l, Lit::Bool(_)) => {
+                        Some(l) if c.ty != ScalarType::I1 || matches!(l, Lit::Bool(_)) => {
                             ConstVal::Known(l)
                         }
                         _ => {
@@ -626,11 +626,11 @@ struct CallScan {
     seen: Vec<String>,
 }
 
-/// True when `path` (a call's function) is a tile_fn call candidate.
+/// True when `path` (a call's function) is a `#[tile_fn]` call candidate.
 pub(crate) fn is_tile_fn_path(path: &syn::Path) -> bool {
     let first = path.segments[0].ident.to_string();
     if path.segments.len() == 1 && path.leading_colon.is_none() {
-        return !is_builtin(&first) && closest(&first, BUILTINS.iter().map(|b| b.name)).is_none();
+        return !is_builtin(&first) && !is_typo_of(&first, BUILTINS.iter().map(|b| b.name));
     }
     !(scalar_from_name(&first).is_some()
         || matches!(
@@ -666,4 +666,16 @@ impl<'ast> Visit<'ast> for CallScan {
 
     fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
     fn visit_item(&mut self, _: &'ast syn::Item) {}
+}
+
+/// Token text without the spaces `quote` puts around punctuation
+/// (`x : Tile < f32 , N >` becomes `x: Tile<f32, N>`).
+pub(crate) fn pretty_tokens(s: &str) -> String {
+    s.replace(" : ", ": ")
+        .replace(" :: ", "::")
+        .replace(" < ", "<")
+        .replace(" <", "<")
+        .replace("< ", "<")
+        .replace(" >", ">")
+        .replace(" ,", ",")
 }

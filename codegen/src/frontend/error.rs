@@ -80,20 +80,46 @@ pub(crate) fn closest<'a>(
         .map(|(_, c)| c)
 }
 
-/// Levenshtein distance between two strings (by chars).
+/// True when `name` is so close to one of `candidates` (without being
+/// it) that it is almost certainly a typo: one edit (two for long names).
+/// Short names are never typos: `norm` is a fine function name.
+pub(crate) fn is_typo_of<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> bool {
+    let limit = match name.chars().count() {
+        0..=4 => return false,
+        5..=7 => 1,
+        _ => 2,
+    };
+    candidates
+        .into_iter()
+        .any(|c| c != name && edit_distance(name, c) <= limit)
+}
+
+/// Edit distance between two strings (by chars): insertions, deletions,
+/// substitutions and transpositions of adjacent characters cost 1.
 pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
+    let (n, m) = (a.len(), b.len());
+    let mut d = vec![vec![0usize; m + 1]; n + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    prev[b.len()]
+    for (j, x) in d[0].iter_mut().enumerate() {
+        *x = j;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[n][m]
 }
 
 #[cfg(test)]
@@ -108,5 +134,10 @@ mod tests {
         assert_eq!(closest("arrange", names), Some("arange"));
         assert_eq!(closest("lod", names), Some("load"));
         assert_eq!(closest("softmax", names), None);
+        assert_eq!(edit_distance("sotre", "store"), 1);
+        assert!(is_typo_of("sotre", names));
+        assert!(is_typo_of("arrange", names));
+        assert!(!is_typo_of("norm", ["sort"]));
+        assert!(!is_typo_of("load", names));
     }
 }

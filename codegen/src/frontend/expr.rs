@@ -86,12 +86,12 @@ impl Lower<'_, '_> {
                 }
             }
             E::Loop(l) => err_at(
-                &l.loop_token,
+                l.loop_token,
                 "`loop` is not supported in tile code (there is no `break`): use `while cond { .. }` \
                  or `for i in lo..hi`",
             ),
             E::Match(m) => err_at(
-                &m.match_token,
+                m.match_token,
                 "`match` is not supported in tile code: use if/else, or where(c, a, b) for an \
                  elementwise choice",
             ),
@@ -133,8 +133,8 @@ impl Lower<'_, '_> {
             E::Struct(s) => err_at(s, "struct literals are not supported in tile code"),
             E::Let(l) => err_at(l, "`let` expressions are not supported in tile code"),
             E::Try(t) => err_at(t, "`?` is not supported in tile code"),
-            E::Unsafe(u) => err_at(&u.unsafe_token, "`unsafe` is not supported in tile code"),
-            E::Async(a) => err_at(&a.async_token, "`async` is not supported in tile code"),
+            E::Unsafe(u) => err_at(u.unsafe_token, "`unsafe` is not supported in tile code"),
+            E::Async(a) => err_at(a.async_token, "`async` is not supported in tile code"),
             E::Await(a) => err_at(a, "`.await` is not supported in tile code"),
             E::Repeat(r) => err_at(r, "array repeat expressions are not supported in tile code"),
             other => err_at(other, "this expression is not supported in tile code"),
@@ -171,10 +171,7 @@ impl Lower<'_, '_> {
                 }
             }
             syn::Lit::Float(f) => {
-                let v: f64 = match f.base10_parse() {
-                    Ok(v) => v,
-                    Err(e) => return Err(e),
-                };
+                let v: f64 = f.base10_parse()?;
                 match f.suffix() {
                     "" => Ok(Val::Lit(Lit::Float(v))),
                     "f32" => Ok(Val::V(self.const_of(
@@ -225,13 +222,13 @@ impl Lower<'_, '_> {
             let mut names = self.scope.names();
             names.extend(self.consts.iter().map(|(n, _)| n.clone()));
             let hint = match closest(&name, names.iter().map(|s| s.as_str())) {
-                Some(c) => format!("; did you mean `{c}`?"),
+                Some(c) => format!(" (did you mean `{c}`?)"),
                 None => String::new(),
             };
             return err_at(
                 p,
                 format!(
-                    "unknown name `{name}`{hint} Tile code sees only its parameters, its local \
+                    "unknown name `{name}`{hint}. Tile code sees only its parameters, its local \
                      variables and its const parameters (items outside the function, such as \
                      Rust `const`s, are invisible to the tile compiler: pass them as const \
                      parameters)"
@@ -320,7 +317,7 @@ impl Lower<'_, '_> {
         };
         match op {
             Some(op) => self.binary(op, a, c, spans, span, sym),
-            None => err_at(&b.op, "unsupported operator in tile code"),
+            None => err_at(b.op, "unsupported operator in tile code"),
         }
     }
 
@@ -394,12 +391,13 @@ impl Lower<'_, '_> {
             ),
             None => String::new(),
         };
-        let tile_fn_hint = if path.segments.len() == 1 && hint.is_empty() {
-            ""
-        } else if path.segments.len() == 1 {
-            " (if you meant your own #[tile_fn] with this name, call it by a path: `self::name(..)`)"
+        let tile_fn_hint = if path.segments.len() == 1 && !is_tile_fn_path(path) {
+            format!(
+                " (if you meant your own #[tile_fn] named `{last}`, call it by a path: \
+                 `self::{last}(..)`)"
+            )
         } else {
-            ""
+            String::new()
         };
         err_at(
             &c.func,

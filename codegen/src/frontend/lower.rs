@@ -19,7 +19,7 @@ use crate::ir::{
 /// What a const parameter is bound to while lowering.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum ConstVal {
-    /// A known value (a configuration, an inferred tile_fn generic).
+    /// A known value (a configuration, an inferred `#[tile_fn]` generic).
     Known(Lit),
     /// Still symbolic: the name of a constexpr of the kernel.
     Sym(String),
@@ -51,7 +51,7 @@ pub(crate) struct Ctx<'a> {
     /// Device-function instances, in creation order.
     pub funcs: Vec<Func>,
     pub instances: HashMap<String, Instance>,
-    /// tile_fns being compiled (to reject recursion).
+    /// `#[tile_fn]`s being compiled (to reject recursion).
     pub stack: Vec<usize>,
     /// The IR types of the kernel's const parameters (for symbolic dims).
     pub sym_types: HashMap<String, ScalarType>,
@@ -95,7 +95,7 @@ pub(crate) struct Lower<'c, 'a> {
     pub sym_of: HashMap<ValueId, String>,
     constexpr_cache: HashMap<String, ValueId>,
     hoisted: usize,
-    /// The tile_fn being lowered (None for the kernel).
+    /// The `#[tile_fn]` being lowered (None for the kernel).
     pub fn_id: Option<usize>,
     /// Variables carried by the enclosing loops/branches (for messages).
     pub carried: Vec<(Vec<String>, &'static str)>,

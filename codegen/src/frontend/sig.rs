@@ -74,7 +74,7 @@ pub(crate) struct FnParam {
     pub ty: syn::Type,
 }
 
-/// The signature of a kernel or tile_fn as the lowering sees it.
+/// The signature of a kernel or `#[tile_fn]` as the lowering sees it.
 #[derive(Clone, Debug)]
 pub(crate) struct FnSig {
     pub consts: Vec<ConstSig>,
@@ -104,7 +104,7 @@ pub(crate) fn const_type(ty: &syn::Type) -> syn::Result<ScalarType> {
     )
 }
 
-/// Reads and validates a function's signature (common to kernels and tile_fns).
+/// Reads and validates a function's signature (common to kernels and `#[tile_fn]`s).
 pub(crate) fn fn_signature(item: &syn::ItemFn) -> syn::Result<FnSig> {
     let s = &item.sig;
     if let Some(t) = &s.constness {
