@@ -14,6 +14,7 @@ pub mod ops;
 pub mod parser;
 pub mod printer;
 pub mod types;
+pub mod typing;
 pub mod verifier;
 
 pub use attr::{Attr, Attrs};

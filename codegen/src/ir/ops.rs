@@ -78,8 +78,9 @@
 //! - `make_desc(base, shape.., strides..)`: shapes and strides in elements
 //!   (i64); `desc_load` reads the block at element offsets (i32), parts out
 //!   of `shape` read 0; `desc_store` writes only the parts inside `shape`.
-//! - `constexpr` and `static_assert` must be gone after specialization; the
-//!   interpreter rejects them.
+//! - `constexpr` must be gone after specialization (the interpreter rejects
+//!   it); a `static_assert` folds in `specialize` or `canonicalize` once its
+//!   condition is constant, and one left over is checked when it runs.
 
 use std::fmt;
 

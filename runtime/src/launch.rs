@@ -1,0 +1,275 @@
+//! Kernel launch: the contract between `#[tile_kernel]`'s typed launcher and the devices.
+//!
+//! The macro emits, per kernel, a [`KernelSource`] (its unspecialized IR and
+//! declared configurations) and a typed `launch` that converts its arguments
+//! into [`Arg`]s and calls [`launch`]. Here the kernel is compiled for the
+//! given compile-time values (parse → specialize → tile pipeline), cached on
+//! the device, checked against the arguments, and run.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use tilefuse_codegen::interp::{self, ArgValue, Buffer, Memory};
+use tilefuse_codegen::ir::{ConstValue, Module, ScalarType, parse_module};
+use tilefuse_codegen::passes::{pipeline::run_tile_pipeline, specialize};
+
+use crate::device::{Device, DeviceKind};
+use crate::element::Element;
+use crate::error::Error;
+use crate::grid::Grid;
+use crate::tensor::{HostStorage, Tensor};
+
+/// A declared configuration of a kernel (`#[tile_kernel(configs = [...])]`).
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    /// Values of the compile-time parameters.
+    pub consts: &'static [(&'static str, ConstValue)],
+    /// Warps per program on a GPU.
+    pub num_warps: u32,
+    /// Software-pipelining stages on a GPU.
+    pub num_stages: u32,
+}
+
+/// What the macro records about a kernel.
+#[derive(Clone, Copy, Debug)]
+pub struct KernelSource {
+    /// The kernel's function name in the IR.
+    pub name: &'static str,
+    /// The unspecialized IR module (the kernel and the device functions it calls).
+    pub ir: &'static str,
+    /// The declared configurations.
+    pub configs: &'static [Config],
+}
+
+/// One launch argument.
+pub enum Arg<'a> {
+    /// A tensor, passed as a pointer to its first element.
+    Tensor {
+        /// Its storage.
+        storage: HostStorage,
+        /// Its element type.
+        dtype: ScalarType,
+        /// Its device.
+        device: Device,
+        /// Ties the argument to the borrow of the tensor.
+        borrow: PhantomData<&'a ()>,
+    },
+    /// An integer scalar of the given type.
+    Int(i64, ScalarType),
+    /// A float scalar of the given type.
+    Float(f64, ScalarType),
+    /// A boolean.
+    Bool(bool),
+}
+
+/// Tensors that can be passed where a kernel takes `Ptr<T>`.
+pub trait PtrArg<'a, T: Element> {
+    /// The launch argument.
+    fn into_arg(self) -> Arg<'a>;
+}
+
+fn tensor_arg<'a, T: Element>(t: &Tensor<T>) -> Arg<'a> {
+    Arg::Tensor {
+        storage: Arc::clone(&t.storage),
+        dtype: T::DTYPE,
+        device: t.device.clone(),
+        borrow: PhantomData,
+    }
+}
+
+impl<'a, T: Element> PtrArg<'a, T> for &'a Tensor<T> {
+    fn into_arg(self) -> Arg<'a> {
+        tensor_arg(self)
+    }
+}
+
+impl<'a, T: Element> PtrArg<'a, T> for &'a mut Tensor<T> {
+    fn into_arg(self) -> Arg<'a> {
+        tensor_arg(self)
+    }
+}
+
+macro_rules! int_arg {
+    ($($t:ty => $s:ident),*) => {$(
+        impl From<$t> for Arg<'_> {
+            fn from(v: $t) -> Self {
+                Arg::Int(v as i64, ScalarType::$s)
+            }
+        }
+    )*};
+}
+int_arg!(i8 => I8, i16 => I16, i32 => I32, i64 => I64);
+
+impl From<f32> for Arg<'_> {
+    fn from(v: f32) -> Self {
+        Arg::Float(v as f64, ScalarType::F32)
+    }
+}
+
+impl From<f64> for Arg<'_> {
+    fn from(v: f64) -> Self {
+        Arg::Float(v, ScalarType::F64)
+    }
+}
+
+impl From<half::f16> for Arg<'_> {
+    fn from(v: half::f16) -> Self {
+        Arg::Float(v.to_f64(), ScalarType::F16)
+    }
+}
+
+impl From<half::bf16> for Arg<'_> {
+    fn from(v: half::bf16) -> Self {
+        Arg::Float(v.to_f64(), ScalarType::BF16)
+    }
+}
+
+impl From<bool> for Arg<'_> {
+    fn from(v: bool) -> Self {
+        Arg::Bool(v)
+    }
+}
+
+fn describe_consts(consts: &[(&str, ConstValue)]) -> String {
+    if consts.is_empty() {
+        return "no compile-time values".to_string();
+    }
+    consts
+        .iter()
+        .map(|(n, v)| format!("{n} = {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Compiles `kernel` for `consts`: parse, specialize, run the tile pipeline.
+/// The CLI and tests use this to see exactly what a launch runs.
+pub fn compile_kernel(
+    kernel: &KernelSource,
+    consts: &[(&str, ConstValue)],
+) -> Result<Module, Error> {
+    let fail = |message: String| Error::Compile {
+        kernel: kernel.name.to_string(),
+        consts: describe_consts(consts),
+        message,
+    };
+    let module = parse_module(kernel.ir)
+        .map_err(|e| fail(format!("the kernel's IR does not parse: {e}")))?;
+    let owned: Vec<(String, ConstValue)> =
+        consts.iter().map(|(n, v)| (n.to_string(), *v)).collect();
+    let mut module = specialize(&module, kernel.name, &owned).map_err(|e| fail(e.to_string()))?;
+    run_tile_pipeline(&mut module).map_err(|e| fail(e.to_string()))?;
+    Ok(module)
+}
+
+fn cached_module(
+    dev: &Device,
+    kernel: &KernelSource,
+    consts: &[(&str, ConstValue)],
+) -> Result<Arc<Module>, Error> {
+    let key = (
+        kernel.name.to_string(),
+        kernel.ir.to_string(),
+        describe_consts(consts),
+    );
+    let mut cache = dev.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(m) = cache.get(&key) {
+        return Ok(Arc::clone(m));
+    }
+    let module = Arc::new(compile_kernel(kernel, consts)?);
+    cache.insert(key, Arc::clone(&module));
+    Ok(module)
+}
+
+/// Launches `kernel` with compile-time values `consts` over `grid`.
+pub fn launch(
+    dev: &Device,
+    kernel: &KernelSource,
+    consts: &[(&str, ConstValue)],
+    grid: Grid,
+    args: Vec<Arg<'_>>,
+) -> Result<(), Error> {
+    let launch_err = |message: String| Error::Launch {
+        kernel: kernel.name.to_string(),
+        message,
+    };
+    let grid = grid.checked().map_err(launch_err)?;
+    let module = cached_module(dev, kernel, consts)?;
+    let func = module
+        .func(kernel.name)
+        .ok_or_else(|| launch_err("the compiled module lost the kernel".to_string()))?;
+    let params = func.param_types();
+    if params.len() != args.len() {
+        return Err(launch_err(format!(
+            "it takes {} runtime arguments but {} were given",
+            params.len(),
+            args.len()
+        )));
+    }
+    match dev.kind() {
+        DeviceKind::Cpu => run_on_cpu(dev, kernel.name, &module, grid, args),
+    }
+}
+
+fn run_on_cpu(
+    dev: &Device,
+    name: &str,
+    module: &Module,
+    grid: [u32; 3],
+    args: Vec<Arg<'_>>,
+) -> Result<(), Error> {
+    let launch_err = |message: String| Error::Launch {
+        kernel: name.to_string(),
+        message,
+    };
+    // Distinct storages become interpreter buffers; the same tensor passed
+    // twice is one buffer, as on a GPU.
+    let mut storages: Vec<HostStorage> = Vec::new();
+    let mut memory = Memory {
+        buffers: Vec::new(),
+    };
+    let mut values = Vec::with_capacity(args.len());
+    for (i, arg) in args.into_iter().enumerate() {
+        let value = match arg {
+            Arg::Tensor {
+                storage,
+                dtype,
+                device,
+                ..
+            } => {
+                if !device.same(dev) {
+                    return Err(launch_err(format!(
+                        "argument {i} is a tensor on another device"
+                    )));
+                }
+                let buffer = match storages.iter().position(|s| Arc::ptr_eq(s, &storage)) {
+                    Some(b) => b,
+                    None => {
+                        let data =
+                            std::mem::take(&mut *storage.lock().unwrap_or_else(|e| e.into_inner()));
+                        memory.buffers.push(Buffer { elem: dtype, data });
+                        storages.push(storage);
+                        storages.len() - 1
+                    }
+                };
+                ArgValue::Ptr {
+                    buffer,
+                    byte_offset: 0,
+                    elem: dtype,
+                }
+            }
+            Arg::Int(v, _) => ArgValue::Int(v),
+            Arg::Float(v, _) => ArgValue::Float(v),
+            Arg::Bool(v) => ArgValue::Bool(v),
+        };
+        values.push(value);
+    }
+    let result = interp::run(module, name, grid, &values, &mut memory);
+    // Give the data back to the tensors whatever happened.
+    for (storage, buffer) in storages.iter().zip(memory.buffers) {
+        *storage.lock().unwrap_or_else(|e| e.into_inner()) = buffer.data;
+    }
+    result.map(|_| ()).map_err(|e| Error::Execution {
+        kernel: name.to_string(),
+        message: e.to_string(),
+    })
+}

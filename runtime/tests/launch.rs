@@ -1,0 +1,173 @@
+//! Launching a kernel from its IR text on the CPU device, and every launch error.
+
+use tilefuse_runtime::{Config, ConstValue, Device, Error, Grid, KernelSource, PtrArg, launch};
+
+/// `out[i] = x[i] * alpha` for i < n, BLOCK elements per program.
+const SCALE: KernelSource = KernelSource {
+    name: "scale",
+    ir: r#"tile.kernel @scale<BLOCK: i32>(%x: ptr<f32, global>, %out: ptr<f32, global>, %n: i32, %alpha: f32) loc("scale.rs":1:1) {
+  %pid = tile.program_id {axis = 0} : i32 loc("scale.rs":2:5)
+  %b = tile.constexpr {name = "BLOCK"} : i32 loc("scale.rs":2:5)
+  %start = tile.mul %pid, %b : i32 loc("scale.rs":2:5)
+  %starts = tile.splat %start : tile<{BLOCK}xi32> loc("scale.rs":2:5)
+  %lanes = tile.arange {start = 0} : tile<{BLOCK}xi32> loc("scale.rs":2:5)
+  %offs = tile.add %starts, %lanes : tile<{BLOCK}xi32> loc("scale.rs":2:5)
+  %ns = tile.splat %n : tile<{BLOCK}xi32> loc("scale.rs":3:5)
+  %mask = tile.cmp %offs, %ns {pred = "lt"} : tile<{BLOCK}xi1> loc("scale.rs":3:5)
+  %xs = tile.splat %x : tile<{BLOCK}xptr<f32, global>> loc("scale.rs":4:5)
+  %xp = tile.addptr %xs, %offs : tile<{BLOCK}xptr<f32, global>> loc("scale.rs":4:5)
+  %v = tile.load %xp, %mask : tile<{BLOCK}xf32> loc("scale.rs":4:5)
+  %a = tile.splat %alpha : tile<{BLOCK}xf32> loc("scale.rs":5:5)
+  %r = tile.mul %v, %a : tile<{BLOCK}xf32> loc("scale.rs":5:5)
+  %os = tile.splat %out : tile<{BLOCK}xptr<f32, global>> loc("scale.rs":6:5)
+  %op = tile.addptr %os, %offs : tile<{BLOCK}xptr<f32, global>> loc("scale.rs":6:5)
+  tile.store %op, %r, %mask loc("scale.rs":6:5)
+  tile.return loc("scale.rs":1:1)
+}
+"#,
+    configs: &[Config {
+        consts: &[("BLOCK", ConstValue::Int(64))],
+        num_warps: 4,
+        num_stages: 2,
+    }],
+};
+
+fn run(dev: &Device, block: i64, n: usize, grid: Grid, n_arg: i32) -> Result<Vec<f32>, Error> {
+    let host: Vec<f32> = (0..n).map(|i| i as f32 - 3.5).collect();
+    let x = dev.tensor(&host, [n])?;
+    let mut out = dev.zeros::<f32>([n])?;
+    launch(
+        dev,
+        &SCALE,
+        &[("BLOCK", ConstValue::Int(block))],
+        grid,
+        vec![
+            (&x).into_arg(),
+            (&mut out).into_arg(),
+            n_arg.into(),
+            2.0f32.into(),
+        ],
+    )?;
+    Ok(out.to_vec())
+}
+
+#[test]
+fn runs_over_a_ragged_grid() {
+    let dev = Device::cpu();
+    for (block, n) in [(64, 1), (64, 100), (16, 100), (128, 128)] {
+        let got = run(
+            &dev,
+            block,
+            n,
+            Grid::x(n.div_ceil(block as usize)),
+            n as i32,
+        )
+        .unwrap();
+        let want: Vec<f32> = (0..n).map(|i| (i as f32 - 3.5) * 2.0).collect();
+        assert_eq!(got, want, "BLOCK = {block}, n = {n}");
+    }
+}
+
+#[test]
+fn the_same_tensor_twice_is_one_buffer() {
+    let dev = Device::cpu();
+    // In-place use: one tensor as the input and the output.
+    let x = dev.tensor(&[1.0f32, 2.0, 3.0], [3]).unwrap();
+    launch(
+        &dev,
+        &SCALE,
+        &[("BLOCK", ConstValue::Int(4))],
+        Grid::x(1),
+        vec![
+            (&x).into_arg(),
+            (&x).into_arg(),
+            3i32.into(),
+            10.0f32.into(),
+        ],
+    )
+    .unwrap();
+    assert_eq!(x.to_vec(), vec![10.0, 20.0, 30.0]);
+}
+
+#[test]
+fn launch_errors_say_what_is_wrong() {
+    let dev = Device::cpu();
+    let err = run(&dev, 64, 100, Grid::x(2), 101).unwrap_err().to_string();
+    assert!(err.contains("kernel `scale` failed"), "{err}");
+    assert!(err.contains("scale.rs:4:5"), "{err}");
+    assert!(err.contains("out-of-bounds"), "{err}");
+
+    let err = run(&dev, 64, 10, Grid::x(0), 10).unwrap_err().to_string();
+    assert!(err.contains("grid dimension x is 0"), "{err}");
+
+    let err = run(&dev, 48, 10, Grid::x(1), 10).unwrap_err().to_string();
+    assert!(
+        err.contains("cannot compile kernel `scale` with BLOCK = 48"),
+        "{err}"
+    );
+    assert!(err.contains("not a power of two"), "{err}");
+
+    let x = dev.tensor(&[1.0f32], [1]).unwrap();
+    let err = launch(&dev, &SCALE, &[], Grid::x(1), vec![(&x).into_arg()])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("[\"BLOCK\"] of kernel `scale` are not bound"),
+        "{err}"
+    );
+
+    let err = launch(
+        &dev,
+        &SCALE,
+        &[("BLOCK", ConstValue::Int(4))],
+        Grid::x(1),
+        vec![(&x).into_arg()],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("takes 4 runtime arguments but 1 were given"),
+        "{err}"
+    );
+
+    let other = Device::cpu();
+    let y = other.zeros::<f32>([1]).unwrap();
+    let err = launch(
+        &dev,
+        &SCALE,
+        &[("BLOCK", ConstValue::Int(4))],
+        Grid::x(1),
+        vec![(&x).into_arg(), (&y).into_arg(), 1i32.into(), 1.0f32.into()],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("argument 1 is a tensor on another device"),
+        "{err}"
+    );
+
+    let ints = dev.zeros::<i32>([1]).unwrap();
+    let err = launch(
+        &dev,
+        &SCALE,
+        &[("BLOCK", ConstValue::Int(4))],
+        Grid::x(1),
+        vec![
+            (&x).into_arg(),
+            (&ints).into_arg(),
+            1i32.into(),
+            1.0f32.into(),
+        ],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("out"), "{err}");
+}
+
+#[test]
+fn cuda_is_a_clear_error_for_now() {
+    let err = Device::cuda(0).unwrap_err().to_string();
+    assert!(err.contains("CUDA device 0 is not available"), "{err}");
+    assert!(err.contains("Device::cpu()"), "{err}");
+    assert_eq!(Device::best().kind(), tilefuse_runtime::DeviceKind::Cpu);
+}
