@@ -1,13 +1,21 @@
 //! Frontend tests on source strings.
 
 use super::*;
-use crate::ir::print_module;
+use crate::ir::{ScalarType, print_module};
 
+/// Compiles, verifies, checks the print/parse round trip; returns the text.
 fn ir(src: &str) -> String {
-    match compile_source(src, "t.rs") {
-        Ok(m) => print_module(&m),
+    let m = match compile_source(src, "t.rs") {
+        Ok(m) => m,
         Err(e) => panic!("compile error: {e}"),
+    };
+    let text = print_module(&m);
+    if let Err(e) = crate::ir::verify_module(&m) {
+        panic!("the frontend's IR does not verify: {e}\n{text}");
     }
+    let parsed = crate::ir::parse_module(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(print_module(&parsed), text);
+    text
 }
 
 fn error(src: &str) -> FrontendError {
@@ -786,5 +794,175 @@ fn never_panics_on_odd_input() {
         let src = format!("#[tile_kernel]\nfn k(x: Ptr<f32>) {{\n{b}\n}}");
         let e = error(&src);
         assert!(!e.message.contains("internal error"), "{b}: {}", e.message);
+    }
+}
+
+// ----- the frontend's IR through the rest of the compiler -----
+
+/// Parse-print round trip, verification, specialization, the tile pipeline.
+fn through_pipeline(src: &str, kernel: &str, consts: &[(&str, ConstValue)]) -> Module {
+    let m = compile_source(src, "t.rs").unwrap();
+    crate::ir::verify_module(&m).unwrap_or_else(|e| panic!("{e}\n{}", print_module(&m)));
+    let text = print_module(&m);
+    let parsed = crate::ir::parse_module(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(print_module(&parsed), text);
+    let consts: Vec<(String, ConstValue)> =
+        consts.iter().map(|(n, v)| (n.to_string(), *v)).collect();
+    let mut s = crate::passes::specialize(&parsed, kernel, &consts)
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    crate::passes::pipeline::run_tile_pipeline(&mut s).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    s
+}
+
+#[test]
+fn every_test_kernel_verifies_and_round_trips() {
+    for (src, consts) in [
+        (SOFTMAX, vec![("BLOCK", ConstValue::Int(64))]),
+        (
+            MATMUL,
+            vec![
+                ("BM", ConstValue::Int(16)),
+                ("BN", ConstValue::Int(16)),
+                ("BK", ConstValue::Int(8)),
+            ],
+        ),
+    ] {
+        let kernel = if src == SOFTMAX { "softmax" } else { "matmul" };
+        let m = through_pipeline(src, kernel, &consts);
+        let s = print_module(&m);
+        assert!(
+            !s.contains("constexpr") && !s.contains('{') || s.contains("{axis"),
+            "{s}"
+        );
+    }
+}
+
+#[test]
+fn softmax_runs_on_the_interpreter() {
+    use crate::interp::{ArgValue, Buffer, Memory, run};
+    use rand::{Rng, SeedableRng};
+    let m = through_pipeline(SOFTMAX, "softmax", &[("BLOCK", ConstValue::Int(64))]);
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+    let (rows, cols, stride) = (3usize, 50usize, 52usize);
+    let x: Vec<f64> = (0..rows * stride)
+        .map(|_| f64::from(half::f16::from_f64(rng.random_range(-4.0..4.0))))
+        .collect();
+    let mut mem = Memory::new();
+    let bx = mem.add(Buffer::from_f64s(ScalarType::F16, &x));
+    let by = mem.add(Buffer::zeroed(ScalarType::F16, rows * stride));
+    let ptr = |buffer| ArgValue::Ptr {
+        buffer,
+        byte_offset: 0,
+        elem: ScalarType::F16,
+    };
+    let args = [
+        ptr(bx),
+        ptr(by),
+        ArgValue::Int(cols as i64),
+        ArgValue::Int(stride as i64),
+    ];
+    run(&m, "softmax", [rows as u32, 1, 1], &args, &mut mem).unwrap();
+    let y = mem.buffers[by].to_f64s();
+    for r in 0..rows {
+        let row = &x[r * stride..r * stride + cols];
+        let mx = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let sum: f64 = row.iter().map(|v| (v - mx).exp()).sum();
+        for c in 0..cols {
+            let want = (row[c] - mx).exp() / sum;
+            let got = y[r * stride + c];
+            assert!(
+                (got - want).abs() < 2e-3,
+                "row {r} col {c}: {got} vs {want}"
+            );
+        }
+        // Masked-off columns are not written.
+        assert!(
+            y[r * stride + cols..r * stride + stride]
+                .iter()
+                .all(|v| *v == 0.0)
+        );
+    }
+}
+
+#[test]
+fn matmul_with_tile_fns_runs_on_the_interpreter() {
+    use crate::interp::{ArgValue, Buffer, Memory, run};
+    use rand::{Rng, SeedableRng};
+    let src = r#"
+#[tile_fn]
+fn tile_ptrs<const R: usize, const C: usize>(base: Ptr<f32>, rows: Tile<i32, R>, cols: Tile<i32, C>, stride: i32) -> _ {
+    base + rows[(.., None)] * stride + cols[(None, ..)]
+}
+
+#[tile_fn]
+fn in_bounds(rows: _, cols: _, n_rows: i32, n_cols: i32) -> _ {
+    (rows[(.., None)] < n_rows) & (cols[(None, ..)] < n_cols)
+}
+
+#[tile_kernel]
+pub fn matmul<const BM: usize, const BN: usize, const BK: usize>(
+    a: Ptr<f32>, b: Ptr<f32>, c: Ptr<f32>, m: i32, n: i32, k: i32, #[constexpr] relu: bool,
+) {
+    let rm = program_id(0) * BM as i32 + arange::<BM>();
+    let rn = program_id(1) * BN as i32 + arange::<BN>();
+    let mut acc = zeros::<f32, BM, BN>();
+    let mut kk = 0;
+    while kk < k {
+        let rk = kk + arange::<BK>();
+        let ta = load(tile_ptrs(a, rm, rk, k), in_bounds(rm, rk, m, k), 0.0);
+        let tb = load(tile_ptrs(b, rk, rn, n), in_bounds(rk, rn, k, n), 0.0);
+        acc = dot(ta, tb, acc);
+        kk += BK as i32;
+    }
+    if relu {
+        acc = maximum(acc, 0.0);
+    }
+    store(tile_ptrs(c, rm, rn, n), acc, in_bounds(rm, rn, m, n));
+}
+"#;
+    let (mm, nn, kk) = (21usize, 13usize, 19usize);
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(11);
+    let a: Vec<f64> = (0..mm * kk).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let b: Vec<f64> = (0..kk * nn).map(|_| rng.random_range(-1.0..1.0)).collect();
+    for relu in [false, true] {
+        let m = through_pipeline(
+            src,
+            "matmul",
+            &[
+                ("BM", ConstValue::Int(16)),
+                ("BN", ConstValue::Int(8)),
+                ("BK", ConstValue::Int(8)),
+                ("relu", ConstValue::Bool(relu)),
+            ],
+        );
+        let mut mem = Memory::new();
+        let ba = mem.add(Buffer::from_f64s(ScalarType::F32, &a));
+        let bb = mem.add(Buffer::from_f64s(ScalarType::F32, &b));
+        let bc = mem.add(Buffer::zeroed(ScalarType::F32, mm * nn));
+        let ptr = |buffer| ArgValue::Ptr {
+            buffer,
+            byte_offset: 0,
+            elem: ScalarType::F32,
+        };
+        let args = [
+            ptr(ba),
+            ptr(bb),
+            ptr(bc),
+            ArgValue::Int(mm as i64),
+            ArgValue::Int(nn as i64),
+            ArgValue::Int(kk as i64),
+        ];
+        run(&m, "matmul", [2, 2, 1], &args, &mut mem).unwrap();
+        let c = mem.buffers[bc].to_f64s();
+        for i in 0..mm {
+            for j in 0..nn {
+                let mut want: f64 = (0..kk).map(|t| a[i * kk + t] * b[t * nn + j]).sum();
+                if relu {
+                    want = want.max(0.0);
+                }
+                let got = c[i * nn + j];
+                assert!((got - want).abs() < 1e-4, "({i},{j}): {got} vs {want}");
+            }
+        }
     }
 }
