@@ -1084,7 +1084,14 @@ impl Lower<'_, '_> {
                         let (v, vs) = self.arg(a)?;
                         match self.known_bool(&v) {
                             Some(b) => b,
-                            None => return err(vs, "`descending` must be a bool literal"),
+                            None => {
+                                return err(
+                                    vs,
+                                    "`descending` must be a bool literal; with a const \
+                                     parameter, branch: `if DESC { sort(x, axis, true) } else \
+                                     { sort(x, axis, false) }`",
+                                );
+                            }
                         }
                     }
                     None => false,

@@ -670,7 +670,7 @@ impl<'ast> Visit<'ast> for CallScan {
 
 /// Token text without the spaces `quote` puts around punctuation
 /// (`x : Tile < f32 , N >` becomes `x: Tile<f32, N>`).
-pub(crate) fn pretty_tokens(s: &str) -> String {
+pub fn pretty_tokens(s: &str) -> String {
     s.replace(" : ", ": ")
         .replace(" :: ", "::")
         .replace(" < ", "<")

@@ -47,7 +47,7 @@ mod tests;
 use std::collections::{HashMap, HashSet};
 
 pub use builtins::{BUILTINS, Builtin, is_builtin};
-pub use calls::collect_calls;
+pub use calls::{collect_calls, pretty_tokens};
 pub use error::FrontendError;
 pub use sig::{ConstSig, KernelSig, ParamKind, ParamSig, kernel_signature};
 
@@ -148,20 +148,26 @@ pub fn compile_kernel(
     Ok(m)
 }
 
-/// Checks a `#[tile_fn]` on its own, as far as that is possible without
-/// its callers: const generics and `#[constexpr]` parameters stay symbolic.
-/// Returns the compiled function, or None when the function cannot be
-/// compiled alone (a `_` parameter type, or calls to other tile functions,
-/// which only resolve from a kernel).
-pub fn check_tile_fn(item: &syn::ItemFn, opts: &CompileOptions) -> syn::Result<Option<Func>> {
+/// Checks the `#[tile_fn]` `fns[index]` on its own, as far as that is
+/// possible without its callers: const generics and `#[constexpr]`
+/// parameters stay symbolic; calls to other tile functions resolve through
+/// `resolver` (with `caller == Some(index)`). Returns the compiled
+/// function, or None when a parameter type is `_` (only a call decides it).
+pub fn check_tile_fn(
+    fns: &[syn::ItemFn],
+    index: usize,
+    resolver: &dyn Resolver,
+    opts: &CompileOptions,
+) -> syn::Result<Option<Func>> {
+    let Some(item) = fns.get(index) else {
+        return Err(syn::Error::new(
+            proc_macro2::Span::call_site(),
+            format!("no function #{index} to check"),
+        ));
+    };
     sig::fn_signature(item)?;
-    if !collect_calls(&item.block).is_empty() {
-        return Ok(None);
-    }
-    let fns = std::slice::from_ref(item);
-    let resolver = ResolveByName::new(fns);
-    let mut ctx = new_ctx(fns, &resolver, opts);
-    calls::lower_standalone(&mut ctx, 0)
+    let mut ctx = new_ctx(fns, resolver, opts);
+    calls::lower_standalone(&mut ctx, index)
 }
 
 /// Compiles one function that calls no other tile function: a kernel
@@ -174,14 +180,17 @@ pub fn compile_fn(item: &syn::ItemFn, kind: FuncKind, file: &str) -> syn::Result
             let m = compile_kernel(item, &[], &ResolveByName { names: vec![] }, &opts)?;
             Ok(m.funcs.into_iter().next().expect("the kernel is first"))
         }
-        FuncKind::Device => match check_tile_fn(item, &opts)? {
-            Some(f) => Ok(f),
-            None => Err(syn::Error::new(
-                item.sig.ident.span(),
-                "this tile_fn calls other tile functions or has `_` parameter types: it can \
-                 only be compiled from a kernel that calls it",
-            )),
-        },
+        FuncKind::Device => {
+            let fns = std::slice::from_ref(item);
+            match check_tile_fn(fns, 0, &ResolveByName::new(fns), &opts)? {
+                Some(f) => Ok(f),
+                None => Err(syn::Error::new(
+                    item.sig.ident.span(),
+                    "this #[tile_fn] has `_` parameter types: it can only be compiled from a \
+                     call that decides them",
+                )),
+            }
+        }
     }
 }
 
