@@ -207,7 +207,7 @@ impl Parse for Step {
 /// distinct path once, without a function's calls to itself.
 fn requests(f: &syn::ItemFn) -> Vec<syn::Path> {
     let name = f.sig.ident.to_string();
-    collect_calls(&f.block)
+    collect_calls(&f)
         .into_iter()
         .filter(|p| {
             let k = key(p);
@@ -285,7 +285,7 @@ fn tile_kernel_inner(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
         target: Target::Kernel { attr, item },
         collected: Vec::new(),
         roots: Vec::new(),
-        pending: collect_calls(&kernel.block),
+        pending: collect_calls(&kernel),
     };
     match state.next() {
         Ok(request) => Ok(request),
@@ -305,6 +305,13 @@ fn finish_kernel(state: State) -> syn::Result<TokenStream> {
     let sig = frontend::kernel_signature(&kernel)?;
     let configs = check_configs(&parse_kernel_attr(attr.clone())?, &sig)?;
     let (fns, resolver) = ClosureResolver::new(&state.collected, &state.roots)?;
+    // A tile function that fails on its own has reported its errors where
+    // it is defined; don't report them a second time from every kernel.
+    for i in 0..fns.len() {
+        if frontend::check_tile_fn(&fns, i, &resolver, &options()).is_err() {
+            return Ok(TokenStream::new());
+        }
+    }
     finish(&kernel, &sig, &configs, &fns, &resolver)
 }
 
@@ -611,7 +618,7 @@ fn finish_tile_fn(state: State) -> TokenStream {
     let id = identity(name);
     let mut deps = state.roots.clone();
     // Calls to itself resolve to itself (the frontend reports the recursion).
-    for p in collect_calls(&f.block) {
+    for p in collect_calls(&f) {
         let k = key(&p);
         if k == name.to_string() || k == format!("self::{name}") {
             deps.push((p, id.clone()));

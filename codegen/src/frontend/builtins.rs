@@ -401,12 +401,12 @@ impl Lower<'_, '_> {
                 let t = self.ty(*id);
                 match t.scalar_elem() {
                     Some(e) if e == elem => Ok(*id),
-                    Some(e) => err(
+                    Some(_) => err(
                         s,
                         format!(
                             "type mismatch: {what} is {t} but the pointer is to {elem}: convert it \
-                             explicitly with .cast::<{}>() (tile code never narrows or widens \
-                             memory values implicitly; found {e})",
+                             explicitly with .cast::<{}>() (memory accesses never convert \
+                             implicitly)",
                             dsl_scalar_name(elem)
                         ),
                     ),

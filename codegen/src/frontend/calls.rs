@@ -610,20 +610,32 @@ impl Lower<'_, '_> {
     }
 }
 
-/// The paths of the calls in `block` that are not DSL builtins: the
-/// `#[tile_fn]`s the function needs, in order of first appearance, without
-/// generic arguments. Single-segment names close to a builtin name (likely
-/// typos) are left out: the frontend reports them with a suggestion.
-pub fn collect_calls(block: &syn::Block) -> Vec<syn::Path> {
+/// The paths of the calls in function `f` that are not DSL builtins: the
+/// `#[tile_fn]`s it needs, in order of first appearance, without generic
+/// arguments. Left out: single-segment names close to a builtin name
+/// (likely typos, which the frontend reports with a suggestion) and names
+/// bound as variables in the function (closures, shadowing parameters),
+/// which the frontend rejects with a precise message.
+pub fn collect_calls(f: &syn::ItemFn) -> Vec<syn::Path> {
     let mut v = CallScan::default();
-    v.visit_block(block);
+    for input in &f.sig.inputs {
+        if let syn::FnArg::Typed(pt) = input {
+            v.visit_pat(&pt.pat);
+        }
+    }
+    v.visit_block(&f.block);
     v.paths
+        .into_iter()
+        .filter(|p| p.segments.len() > 1 || !v.locals.contains(&p.segments[0].ident.to_string()))
+        .collect()
 }
 
 #[derive(Default)]
 struct CallScan {
     paths: Vec<syn::Path>,
     seen: Vec<String>,
+    /// Names bound by patterns anywhere in the function.
+    locals: Vec<String>,
 }
 
 /// True when `path` (a call's function) is a `#[tile_fn]` call candidate.
@@ -664,7 +676,17 @@ impl<'ast> Visit<'ast> for CallScan {
         syn::visit::visit_expr_call(self, c);
     }
 
-    fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+        self.locals.push(p.ident.to_string());
+        syn::visit::visit_pat_ident(self, p);
+    }
+
+    fn visit_expr_closure(&mut self, c: &'ast syn::ExprClosure) {
+        for p in &c.inputs {
+            self.visit_pat(p);
+        }
+    }
+
     fn visit_item(&mut self, _: &'ast syn::Item) {}
 }
 
