@@ -129,14 +129,23 @@ impl State {
         }
     }
 
-    /// Requests the next pending path, or None when everything is resolved.
-    fn next(mut self) -> Result<TokenStream, State> {
+    /// Requests the next pending path, or gives the state back when
+    /// everything is resolved.
+    fn next(mut self) -> Next {
         if self.pending.is_empty() {
-            return Err(self);
+            return Next::Done(Box::new(self));
         }
         let next = self.pending.remove(0);
-        Ok(self.request(&next))
+        Next::Request(self.request(&next))
     }
+}
+
+/// What follows a resolution step.
+enum Next {
+    /// Ask for another closure.
+    Request(TokenStream),
+    /// Everything is resolved.
+    Done(Box<State>),
 }
 
 /// One resolution step as received: the state, the path just requested,
@@ -207,7 +216,7 @@ impl Parse for Step {
 /// distinct path once, without a function's calls to itself.
 fn requests(f: &syn::ItemFn) -> Vec<syn::Path> {
     let name = f.sig.ident.to_string();
-    collect_calls(&f)
+    collect_calls(f)
         .into_iter()
         .filter(|p| {
             let k = key(p);
@@ -288,8 +297,8 @@ fn tile_kernel_inner(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
         pending: collect_calls(&kernel),
     };
     match state.next() {
-        Ok(request) => Ok(request),
-        Err(state) => finish_kernel(state),
+        Next::Request(request) => Ok(request),
+        Next::Done(state) => finish_kernel(*state),
     }
 }
 
@@ -595,8 +604,8 @@ pub(crate) fn tile_fn(attr: TokenStream, item: TokenStream) -> TokenStream {
         pending: requests(&f),
     };
     out.extend(match state.next() {
-        Ok(request) => request,
-        Err(state) => finish_tile_fn(state),
+        Next::Request(request) => request,
+        Next::Done(state) => finish_tile_fn(*state),
     });
     out
 }
@@ -620,7 +629,7 @@ fn finish_tile_fn(state: State) -> TokenStream {
     // Calls to itself resolve to itself (the frontend reports the recursion).
     for p in collect_calls(&f) {
         let k = key(&p);
-        if k == name.to_string() || k == format!("self::{name}") {
+        if *name == k || k == format!("self::{name}") {
             deps.push((p, id.clone()));
         }
     }
@@ -715,10 +724,10 @@ fn resolved_inner(input: TokenStream) -> syn::Result<TokenStream> {
         }
     }
     match state.next() {
-        Ok(request) => Ok(request),
-        Err(state) => match state.target {
-            Target::Kernel { .. } => finish_kernel(state),
-            Target::TileFn { .. } => Ok(finish_tile_fn(state)),
+        Next::Request(request) => Ok(request),
+        Next::Done(state) => match state.target {
+            Target::Kernel { .. } => finish_kernel(*state),
+            Target::TileFn { .. } => Ok(finish_tile_fn(*state)),
         },
     }
 }

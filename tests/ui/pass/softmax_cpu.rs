@@ -16,6 +16,12 @@ fn main() {
     assert_eq!(softmax::<64>::KERNEL.configs.len(), 2);
     assert_eq!(softmax::<64>::KERNEL.configs[1].num_warps, 8);
     assert!(softmax::<64>::IR.starts_with("tile.kernel @softmax<BLOCK: i32>"));
+    // Every op carries its real source location (file, line, column).
+    let ir = softmax::<64>::IR;
+    assert!(ir.contains("softmax_cpu.rs\":6:8) {"), "{ir}");
+    assert!(ir.contains("%row = tile.program_id {axis = 0} : i32 loc(\""), "{ir}");
+    assert!(ir.contains("softmax_cpu.rs\":7:15)"), "{ir}");
+    assert!(!ir.contains("loc(unknown)"), "{ir}");
     let dev = Device::cpu();
     let (rows, cols) = (5usize, 50usize);
     let host: Vec<f16> = (0..rows * cols)
