@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use syn::ext::IdentExt;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -215,7 +216,7 @@ impl Parse for Step {
 /// The calls of a function that name tile functions to request: each
 /// distinct path once, without a function's calls to itself.
 fn requests(f: &syn::ItemFn) -> Vec<syn::Path> {
-    let name = f.sig.ident.to_string();
+    let name = f.sig.ident.unraw().to_string();
     collect_calls(f)
         .into_iter()
         .filter(|p| {

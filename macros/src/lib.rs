@@ -47,8 +47,9 @@
 //! Limits: tile functions are visible within their crate (`pub(crate)
 //! use`); recursion is rejected (a function calling itself by the
 //! frontend, mutual recursion by rustc's cycle detection). Single-segment
-//! names one edit away from a builtin (`arrange`) are reported as typos;
-//! call such a tile function through a path (`self::arrange(..)`).
+//! names one edit away from a builtin (`arrange`) are reported as typos,
+//! and a single-segment call of a builtin's name is the builtin; call such
+//! a tile function through a path (`self::arrange(..)`).
 
 //! # Configurations
 //!

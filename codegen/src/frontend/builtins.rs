@@ -31,6 +31,7 @@
 //! parameters).
 
 use proc_macro2::Span;
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
 use super::error::{err, err_at};
@@ -533,10 +534,13 @@ impl Lower<'_, '_> {
                 let start: Result<i64, ValueId> = match &gargs[0] {
                     GArg::Int(v, _) => Ok(*v),
                     GArg::Name(nm, s) => match self.const_param_value(nm, *s) {
-                        Some(v) => match self.known.get(&v) {
-                            Some(l) => Ok(l.as_i64()),
-                            None => Err(v),
-                        },
+                        Some(v) => {
+                            let v = v?;
+                            match self.known.get(&v) {
+                                Some(l) => Ok(l.as_i64()),
+                                None => Err(v),
+                            }
+                        }
                         None => return err(*s, format!("unknown const parameter `{nm}`")),
                     },
                     GArg::Scalar(_, s) => return err(*s, "expected the start of the range"),
@@ -1523,7 +1527,7 @@ fn gexpr(e: &syn::Expr) -> syn::Result<GArg> {
         },
         syn::Expr::Path(p) if p.path.get_ident().is_some() => {
             let id = p.path.get_ident().expect("checked");
-            Ok(GArg::Name(id.to_string(), id.span()))
+            Ok(GArg::Name(id.unraw().to_string(), id.span()))
         }
         _ => err_at(
             e,

@@ -10,6 +10,7 @@
 //! instance's `consts` and bound by the same specialization.
 
 use proc_macro2::Span;
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 
@@ -56,7 +57,7 @@ fn const_value_lit(v: ConstValue) -> Lit {
 pub(crate) fn lower_kernel(ctx: &mut Ctx<'_>, item: &syn::ItemFn) -> syn::Result<Func> {
     let ksig = kernel_signature(item)?;
     let fsig = fn_signature(item)?;
-    let name = item.sig.ident.to_string();
+    let name = item.sig.ident.unraw().to_string();
     ctx.used_names.insert(name.clone());
     ctx.sym_types = ksig.consts.iter().map(|c| (c.name.clone(), c.ty)).collect();
     for (n, _) in &ctx.opts.bindings {
@@ -243,7 +244,7 @@ fn instantiate(
             ),
         );
     }
-    let name = ctx.unique_name(&item.sig.ident.to_string());
+    let name = ctx.unique_name(&item.sig.ident.unraw().to_string());
     let mut func = Func::new(&name, FuncKind::Device);
     func.loc = ctx.loc(item.sig.ident.span());
     // The kernel's const parameters this instance mentions.
@@ -392,7 +393,7 @@ impl Lower<'_, '_> {
         fn_id: usize,
     ) -> syn::Result<Val> {
         let item: &syn::ItemFn = &self.ctx.fns[fn_id];
-        let fname = item.sig.ident.to_string();
+        let fname = item.sig.ident.unraw().to_string();
         let fsig = fn_signature(item)?;
         let generics: Vec<String> = fsig.consts[..fsig.num_generics]
             .iter()
@@ -626,7 +627,9 @@ pub fn collect_calls(f: &syn::ItemFn) -> Vec<syn::Path> {
     v.visit_block(&f.block);
     v.paths
         .into_iter()
-        .filter(|p| p.segments.len() > 1 || !v.locals.contains(&p.segments[0].ident.to_string()))
+        .filter(|p| {
+            p.segments.len() > 1 || !v.locals.contains(&p.segments[0].ident.unraw().to_string())
+        })
         .collect()
 }
 
@@ -642,6 +645,10 @@ struct CallScan {
 pub(crate) fn is_tile_fn_path(path: &syn::Path) -> bool {
     let first = path.segments[0].ident.to_string();
     if path.segments.len() == 1 && path.leading_colon.is_none() {
+        // `Some(..)`, `Ok(..)`, tuple structs: not functions of tile code.
+        if first.starts_with(|c: char| c.is_uppercase()) {
+            return false;
+        }
         return !is_builtin(&first) && !is_typo_of(&first, BUILTINS.iter().map(|b| b.name));
     }
     !(scalar_from_name(&first).is_some()
@@ -677,7 +684,7 @@ impl<'ast> Visit<'ast> for CallScan {
     }
 
     fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
-        self.locals.push(p.ident.to_string());
+        self.locals.push(p.ident.unraw().to_string());
         syn::visit::visit_pat_ident(self, p);
     }
 

@@ -207,7 +207,7 @@ impl Lower<'_, '_> {
                 return Ok(b.val.clone());
             }
             if let Some(v) = self.const_param_value(&name, id.span()) {
-                return Ok(Val::V(v));
+                return Ok(Val::V(v?));
             }
             if name == "None" {
                 return err_at(

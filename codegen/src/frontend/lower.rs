@@ -237,14 +237,22 @@ impl<'c, 'a> Lower<'c, 'a> {
         }
     }
 
-    /// The value of a const parameter used as an expression.
-    pub(crate) fn const_param_value(&mut self, name: &str, span: Span) -> Option<ValueId> {
+    /// The value of a const parameter used as an expression (None when no
+    /// const parameter has that name).
+    pub(crate) fn const_param_value(
+        &mut self,
+        name: &str,
+        span: Span,
+    ) -> Option<syn::Result<ValueId>> {
         let b = self.const_bind(name)?.clone();
         Some(match b.val {
-            ConstVal::Known(l) => self
-                .const_of(l, &Type::Scalar(b.ty), span)
-                .expect("a bound const fits its type"),
-            ConstVal::Sym(s) => self.constexpr_value(&s, b.ty, span),
+            ConstVal::Known(l) => self.const_of(l, &Type::Scalar(b.ty), span),
+            ConstVal::Sym(s) => {
+                // The kernel's declaration decides the constexpr's type.
+                let kt = self.ctx.sym_types.get(&s).copied().unwrap_or(b.ty);
+                let v = self.constexpr_value(&s, kt, span);
+                Ok(self.cast_elem(v, b.ty, span))
+            }
         })
     }
 

@@ -45,6 +45,7 @@ mod value;
 mod tests;
 
 use std::collections::{HashMap, HashSet};
+use syn::ext::IdentExt;
 
 pub use builtins::{BUILTINS, Builtin, is_builtin};
 pub use calls::{collect_calls, pretty_tokens};
@@ -102,7 +103,10 @@ impl ResolveByName {
     /// A resolver over `fns`.
     pub fn new(fns: &[syn::ItemFn]) -> ResolveByName {
         ResolveByName {
-            names: fns.iter().map(|f| f.sig.ident.to_string()).collect(),
+            names: fns
+                .iter()
+                .map(|f| f.sig.ident.unraw().to_string())
+                .collect(),
         }
     }
 }
@@ -247,7 +251,7 @@ pub fn compile_source(src: &str, file: &str) -> Result<Module, FrontendError> {
     let wrap = |e: syn::Error| FrontendError::from_syn(&e, file);
     for (item, kind) in &items {
         if *kind == FuncKind::Kernel {
-            ctx.used_names.insert(item.sig.ident.to_string());
+            ctx.used_names.insert(item.sig.ident.unraw().to_string());
         }
     }
     for (item, kind) in &items {

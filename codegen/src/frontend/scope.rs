@@ -3,6 +3,7 @@
 //! branch assigns (those become loop-carried values or `tile.if` results).
 
 use std::collections::HashSet;
+use syn::ext::IdentExt;
 
 use proc_macro2::Span;
 use syn::visit::Visit;
@@ -133,7 +134,7 @@ impl AssignScan {
         if let syn::Expr::Path(p) = e
             && let Some(id) = p.path.get_ident()
         {
-            let n = id.to_string();
+            let n = id.unraw().to_string();
             if self.seen.insert(n.clone()) {
                 self.names.push(n);
             }

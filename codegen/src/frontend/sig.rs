@@ -5,6 +5,7 @@
 //! lowering uses [`FnSig`] to set up parameters and compile-time bindings.
 
 use proc_macro2::Span;
+use syn::ext::IdentExt;
 
 use super::error::{err, err_at};
 use super::types::{scalar_from_name, unsupported_scalar_hint};
@@ -133,7 +134,7 @@ pub(crate) fn fn_signature(item: &syn::ItemFn) -> syn::Result<FnSig> {
                     return err_at(d, "const generic defaults are not supported");
                 }
                 consts.push(ConstSig {
-                    name: c.ident.to_string(),
+                    name: c.ident.unraw().to_string(),
                     ty: const_type(&c.ty)?,
                     rust_ty: c.ty.clone(),
                     span: c.ident.span(),
@@ -163,7 +164,7 @@ pub(crate) fn fn_signature(item: &syn::ItemFn) -> syn::Result<FnSig> {
         };
         let (name, span, mutable) = match &*pt.pat {
             syn::Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => (
-                pi.ident.to_string(),
+                pi.ident.unraw().to_string(),
                 pi.ident.span(),
                 pi.mutability.is_some(),
             ),

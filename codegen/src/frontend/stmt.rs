@@ -11,6 +11,7 @@
 //! the assignment.
 
 use proc_macro2::Span;
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
 use super::error::{err, err_at};
@@ -127,7 +128,7 @@ impl Lower<'_, '_> {
                 if matches!(v, Val::Str(_)) {
                     return err(span, "strings cannot be bound to variables in tile code");
                 }
-                let name = pi.ident.to_string();
+                let name = pi.ident.unraw().to_string();
                 if let Val::V(id) = v {
                     self.name_value(id, &name);
                 }
@@ -192,7 +193,7 @@ impl Lower<'_, '_> {
         };
         let name = match target {
             syn::Expr::Path(p) if p.path.get_ident().is_some() => {
-                p.path.get_ident().expect("checked").to_string()
+                p.path.get_ident().expect("checked").unraw().to_string()
             }
             syn::Expr::Index(_) | syn::Expr::Field(_) | syn::Expr::Unary(_) => {
                 return err_at(
@@ -578,7 +579,7 @@ impl Lower<'_, '_> {
         };
         let iv_name = match &*f.pat {
             syn::Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
-                pi.ident.to_string()
+                pi.ident.unraw().to_string()
             }
             syn::Pat::Wild(_) => "_".to_string(),
             other => return err_at(other, "the loop variable must be a name or `_`"),

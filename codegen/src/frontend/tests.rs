@@ -966,3 +966,99 @@ pub fn matmul<const BM: usize, const BN: usize, const BK: usize>(
         }
     }
 }
+
+/// Random edits of valid kernels (dropping, duplicating and replacing
+/// tokens) must give IR or an error, never a panic.
+#[test]
+fn random_edits_never_panic() {
+    use rand::{Rng, SeedableRng};
+    use std::str::FromStr;
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(2024);
+    let sources = [
+        SOFTMAX,
+        MATMUL,
+        r#"
+#[tile_fn]
+fn f<const N: usize>(x: Tile<f32, N>, #[constexpr] c: bool) -> (f32, Tile<f32, N>) {
+    let (s, i) = sort(x, 0);
+    if c { (sum(s, 0), x) } else { (max(x, 0), cumsum(x, 0)) }
+}
+#[tile_kernel]
+fn k<const B: usize>(x: Ptr<f32>, n: i32, #[constexpr] c: bool) {
+    let o = arange::<B>();
+    let mut acc = zeros::<f32, B>();
+    let mut i = 0;
+    while i < n {
+        let (a, b) = f(load(x + o, o < n, 0.0), c);
+        acc += b * a;
+        i += 1;
+    }
+    store(x + o, where_(o < n, acc, 0.0), o < n);
+}
+"#,
+    ];
+    let pool = [
+        "x", "n", "o", "B", "0", "1", "2.5", "true", "arange", "load", "store", "sum", "max",
+        "dot", "+", "*", "<", "&&", "(", ")", ";", ",", "[", "]", "None", "..", "f16", "i64",
+        "mut", "let", "if", "for", "while", "=", "cast", "::", "<", ">",
+    ];
+    let mut compiled = 0;
+    for round in 0..600 {
+        let src = sources[round % sources.len()];
+        let toks: Vec<String> = src
+            .split_whitespace()
+            .flat_map(|w| {
+                // Split punctuation off so edits hit operators too.
+                let mut parts = Vec::new();
+                let mut cur = String::new();
+                for ch in w.chars() {
+                    if "(),;[]".contains(ch) {
+                        if !cur.is_empty() {
+                            parts.push(std::mem::take(&mut cur));
+                        }
+                        parts.push(ch.to_string());
+                    } else {
+                        cur.push(ch);
+                    }
+                }
+                if !cur.is_empty() {
+                    parts.push(cur);
+                }
+                parts
+            })
+            .collect();
+        let mut toks = toks;
+        for _ in 0..rng.random_range(1..4) {
+            let i = rng.random_range(0..toks.len());
+            match rng.random_range(0..3) {
+                0 => {
+                    toks.remove(i);
+                }
+                1 => {
+                    let t = toks[i].clone();
+                    toks.insert(i, t);
+                }
+                _ => toks[i] = pool[rng.random_range(0..pool.len())].to_string(),
+            }
+        }
+        let text = toks.join(" ");
+        if proc_macro2::TokenStream::from_str(&text).is_err() {
+            continue;
+        }
+        let result = std::panic::catch_unwind(|| compile_source(&text, "t.rs"));
+        match result {
+            Ok(Ok(m)) => {
+                compiled += 1;
+                if let Err(e) = crate::ir::verify_module(&m) {
+                    panic!(
+                        "accepted but does not verify: {e}\n{text}\n{}",
+                        print_module(&m)
+                    );
+                }
+            }
+            Ok(Err(e)) => assert!(!e.message.contains("internal error"), "{e}\n{text}"),
+            Err(_) => panic!("the frontend panicked on:\n{text}"),
+        }
+    }
+    assert!(compiled > 10, "only {compiled} edits compiled");
+}

@@ -31,6 +31,7 @@
 //! dimensions are equal only to the same const parameter.
 
 use proc_macro2::Span;
+use syn::ext::IdentExt;
 
 use super::error::{err, err_at};
 use crate::ir::{AddrSpace, Dim, ElemType, ScalarType, Type};
@@ -243,7 +244,7 @@ pub(crate) fn parse_dim(arg: &syn::GenericArgument, env: &dyn TypeEnv) -> syn::R
     match arg {
         syn::GenericArgument::Type(syn::Type::Path(p)) if p.qself.is_none() => {
             match p.path.get_ident() {
-                Some(id) => dim_name(&id.to_string(), id.span(), env),
+                Some(id) => dim_name(&id.unraw().to_string(), id.span(), env),
                 None => err_at(
                     arg,
                     "a dimension is an integer literal or a const parameter",
@@ -276,7 +277,7 @@ fn dim_expr(e: &syn::Expr, env: &dyn TypeEnv) -> syn::Result<DimPat> {
         },
         syn::Expr::Path(p) if p.path.get_ident().is_some() => {
             let id = p.path.get_ident().expect("checked");
-            dim_name(&id.to_string(), id.span(), env)
+            dim_name(&id.unraw().to_string(), id.span(), env)
         }
         syn::Expr::Paren(p) => dim_expr(&p.expr, env),
         _ => err_at(
