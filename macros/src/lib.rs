@@ -46,7 +46,8 @@
 //! An unknown function is rustc's "cannot find macro `name`" at the call.
 //! Limits: tile functions are visible within their crate (`pub(crate)
 //! use`); recursion is rejected (a function calling itself by the
-//! frontend, mutual recursion by rustc's cycle detection). Single-segment
+//! frontend; mutual recursion shows as rustc's "cannot find macro" at the
+//! calls, since neither function's macro can be defined first). Single-segment
 //! names one edit away from a builtin (`arrange`) are reported as typos,
 //! and a single-segment call of a builtin's name is the builtin; call such
 //! a tile function through a path (`self::arrange(..)`).
