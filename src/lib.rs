@@ -1,19 +1,52 @@
-//! tilefuse: tile kernels in a DSL embedded in Rust.
+//! # tilefuse
 //!
-//! TEMPORARY facade written on the `frontend` branch so that the macro's
-//! trybuild tests can compile; the facade belongs to the lead, who replaces
-//! this file when merging. It only re-exports what `#[tile_kernel]`'s
-//! expansion names (plus main's `reference` module).
+//! Attention kernels in a tile DSL embedded in Rust. Write a kernel with
+//! `#[tile_kernel]` in Triton's programming model (a program instance per
+//! grid point, values that are whole tiles, the compiler decides how threads
+//! hold them); tilefuse turns it into tile IR at compile time, specializes and
+//! optimizes it per configuration, and runs it — today on the CPU
+//! interpreter, which defines the semantics, and on NVIDIA GPUs through
+//! LLVM's NVPTX backend as that path lands.
+//!
+//! ```
+//! use tilefuse::{Device, Grid, f16, tile_kernel};
+//!
+//! #[tile_kernel]
+//! pub fn softmax<const BLOCK: usize>(x: Ptr<f16>, y: Ptr<f16>, n_cols: i32, stride: i32) {
+//!     let row = program_id(0);
+//!     let cols = arange::<BLOCK>();
+//!     let mask = cols < n_cols;
+//!     let v = load(x + row * stride + cols, mask, f16::NEG_INFINITY).cast::<f32>();
+//!     let e = exp(v - max(v, 0));
+//!     store(y + row * stride + cols, (e / sum(e, 0)).cast::<f16>(), mask);
+//! }
+//!
+//! let dev = Device::cpu();
+//! let (rows, cols) = (3, 5);
+//! let host: Vec<f16> = (0..rows * cols).map(|i| f16::from_f32(i as f32 * 0.25)).collect();
+//! let x = dev.tensor(&host, [rows, cols])?;
+//! let mut y = dev.zeros::<f16>([rows, cols])?;
+//! softmax::<8>::launch(&dev, Grid::x(rows), (&x, &mut y, cols as i32, cols as i32))?;
+//! let row0: f32 = y.to_vec()[..cols].iter().map(|v| v.to_f32()).sum();
+//! assert!((row0 - 1.0).abs() < 1e-2);
+//! # Ok::<(), tilefuse::Error>(())
+//! ```
 
 extern crate self as tilefuse;
 
-pub mod reference;
-
 pub use half::{bf16, f16};
 pub use tilefuse_macros::{tile_fn, tile_kernel};
-pub use tilefuse_runtime::{Device, Error, Grid, Tensor};
+pub use tilefuse_runtime::{Device, DeviceKind, Element, Error, Grid, Result, Tensor};
 
-/// Items the macros' expansions refer to. Not a public API.
+pub mod kernels;
+pub mod reference;
+
+/// The compiler: IR, frontend, passes and interpreter, for tools and tests.
+pub use tilefuse_codegen as codegen;
+/// The runtime crate, for its lower-level launch API.
+pub use tilefuse_runtime as runtime;
+
+/// What the macros' generated code refers to. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
     pub use tilefuse_macros::tile_kernel_resolved;

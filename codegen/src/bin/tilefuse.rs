@@ -1,0 +1,187 @@
+//! `tilefuse`: the compiler's command line.
+//!
+//! ```text
+//! tilefuse dump FILE.rs [--kernel K] [--const NAME=V]... [--stage tile|specialized|optimized|all]
+//! ```
+//!
+//! `dump` reads a Rust source file, builds every `#[tile_kernel]` and
+//! `#[tile_fn]` in it into tile IR (the same frontend the macro runs) and
+//! prints the IR at the requested stage:
+//!
+//! - `tile`: as the frontend built it, compile-time parameters symbolic;
+//! - `specialized`: after binding `--const` values (needs `--kernel` when the
+//!   file has several kernels);
+//! - `optimized`: after the tile pipeline (inline, canonicalize, CSE, DCE);
+//! - `all`: each of the above in turn, headed by `// ----- <stage>`.
+
+use std::process::ExitCode;
+
+use tilefuse_codegen::frontend::compile_source;
+use tilefuse_codegen::ir::{ConstValue, FuncKind, Module, print_module};
+use tilefuse_codegen::passes::pipeline::run_tile_pipeline;
+use tilefuse_codegen::passes::specialize;
+
+const USAGE: &str = "usage: tilefuse dump FILE.rs [--kernel K] [--const NAME=V]... [--stage tile|specialized|optimized|all]";
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    Tile,
+    Specialized,
+    Optimized,
+    All,
+}
+
+struct DumpArgs {
+    file: String,
+    kernel: Option<String>,
+    consts: Vec<(String, ConstValue)>,
+    stage: Stage,
+}
+
+fn parse_const(s: &str) -> Result<(String, ConstValue), String> {
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("--const wants NAME=VALUE, got `{s}`"))?;
+    let value =
+        match value {
+            "true" => ConstValue::Bool(true),
+            "false" => ConstValue::Bool(false),
+            v => ConstValue::Int(v.parse().map_err(|_| {
+                format!("--const {name}: `{v}` is neither an integer nor true/false")
+            })?),
+        };
+    Ok((name.to_string(), value))
+}
+
+fn parse_args(args: &[String]) -> Result<DumpArgs, String> {
+    let mut it = args.iter();
+    match it.next().map(String::as_str) {
+        Some("dump") => {}
+        Some(other) => return Err(format!("unknown command `{other}`\n{USAGE}")),
+        None => return Err(USAGE.to_string()),
+    }
+    let mut out = DumpArgs {
+        file: String::new(),
+        kernel: None,
+        consts: Vec::new(),
+        stage: Stage::Tile,
+    };
+    while let Some(arg) = it.next() {
+        let mut value = |flag: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match arg.as_str() {
+            "--kernel" => out.kernel = Some(value("--kernel")?),
+            "--const" => out.consts.push(parse_const(&value("--const")?)?),
+            "--stage" => {
+                out.stage = match value("--stage")?.as_str() {
+                    "tile" => Stage::Tile,
+                    "specialized" => Stage::Specialized,
+                    "optimized" => Stage::Optimized,
+                    "all" => Stage::All,
+                    s => {
+                        return Err(format!(
+                            "unknown stage `{s}`: use tile, specialized, optimized or all"
+                        ));
+                    }
+                }
+            }
+            "-h" | "--help" => return Err(USAGE.to_string()),
+            s if s.starts_with('-') => return Err(format!("unknown option `{s}`\n{USAGE}")),
+            s if out.file.is_empty() => out.file = s.to_string(),
+            s => return Err(format!("unexpected argument `{s}`\n{USAGE}")),
+        }
+    }
+    if out.file.is_empty() {
+        return Err(format!("dump needs a FILE.rs\n{USAGE}"));
+    }
+    Ok(out)
+}
+
+/// Keeps only the chosen kernel and the device functions.
+fn only_kernel(module: &Module, kernel: &str) -> Module {
+    Module {
+        funcs: module
+            .funcs
+            .iter()
+            .filter(|f| f.name == kernel || f.kind == FuncKind::Device)
+            .cloned()
+            .collect(),
+    }
+}
+
+fn dump(args: &DumpArgs) -> Result<String, String> {
+    let src = std::fs::read_to_string(&args.file)
+        .map_err(|e| format!("cannot read {}: {e}", args.file))?;
+    let module = compile_source(&src, &args.file).map_err(|e| e.to_string())?;
+    let kernels: Vec<&str> = module
+        .funcs
+        .iter()
+        .filter(|f| f.kind == FuncKind::Kernel)
+        .map(|f| f.name.as_str())
+        .collect();
+    let kernel = match (&args.kernel, kernels.as_slice()) {
+        (Some(k), _) if kernels.contains(&k.as_str()) => Some(k.clone()),
+        (Some(k), _) => {
+            return Err(format!(
+                "no kernel `{k}` in {}; it has {kernels:?}",
+                args.file
+            ));
+        }
+        (None, [only]) => Some(only.to_string()),
+        (None, _) => None,
+    };
+    let mut out = String::new();
+    let all = args.stage == Stage::All;
+    let tile = match &kernel {
+        Some(k) if args.kernel.is_some() => only_kernel(&module, k),
+        _ => module.clone(),
+    };
+    if args.stage == Stage::Tile || all {
+        if all {
+            out.push_str("// ----- tile\n");
+        }
+        out.push_str(&print_module(&tile));
+    }
+    if args.stage == Stage::Tile {
+        return Ok(out);
+    }
+    let Some(kernel) = kernel else {
+        return Err(format!(
+            "{} has several kernels {kernels:?}; choose one with --kernel",
+            args.file
+        ));
+    };
+    let mut specialized = specialize(&only_kernel(&module, &kernel), &kernel, &args.consts)
+        .map_err(|e| e.to_string())?;
+    if args.stage == Stage::Specialized || all {
+        if all {
+            out.push_str("// ----- specialized\n");
+        }
+        out.push_str(&print_module(&specialized));
+    }
+    if args.stage == Stage::Optimized || all {
+        run_tile_pipeline(&mut specialized).map_err(|e| e.to_string())?;
+        if all {
+            out.push_str("// ----- optimized\n");
+        }
+        out.push_str(&print_module(&specialized));
+    }
+    Ok(out)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match parse_args(&args).and_then(|a| dump(&a)) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("tilefuse: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Kernels shipped with tilefuse, written in its own DSL; each file holds
+//! kernels, their plain-Rust references and their tests.
+
+pub mod basic;
