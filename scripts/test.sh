@@ -14,9 +14,13 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== cargo test (workspace)"
-cargo test --workspace --locked
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked 2>&1 | tee "$log"
 
 echo "== a user crate outside the repository"
 scripts/external-crate-test.sh
 
-echo "all tilefuse tests passed"
+# One closing line over every test binary, so the total is visible at a glance.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
+     END { printf "tilefuse: %d passed, %d failed\n", p, f }' "$log"
