@@ -574,19 +574,6 @@ pub fn check_bitcast(from: &Type, to: &Type) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks that an integer constant fits the signed range of `ty`
-/// (i1 takes 0 and 1).
-pub fn int_fits(value: i64, ty: ScalarType) -> bool {
-    match ty {
-        ScalarType::I1 => value == 0 || value == 1,
-        ScalarType::I8 => i8::try_from(value).is_ok(),
-        ScalarType::I16 => i16::try_from(value).is_ok(),
-        ScalarType::I32 => i32::try_from(value).is_ok(),
-        ScalarType::I64 => true,
-        _ => true,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -129,19 +129,13 @@ fn check_value(ty: ScalarType, value: &ConstValue) -> Result<(), String> {
     match (ty, value) {
         (ScalarType::I1, ConstValue::Bool(_)) => Ok(()),
         (ScalarType::I1, ConstValue::Int(_)) => Err("a boolean is needed".into()),
-        (t, ConstValue::Int(v)) if t.is_int() => {
-            let bits = t.bits();
-            let (lo, hi) = if bits == 64 {
-                (i64::MIN, i64::MAX)
-            } else {
-                (-(1i64 << (bits - 1)), (1i64 << (bits - 1)) - 1)
-            };
-            if (lo..=hi).contains(v) {
-                Ok(())
-            } else {
+        (t, ConstValue::Int(v)) if t.is_int() => match crate::ir::numeric::fit(i128::from(*v), t) {
+            Some(_) => Ok(()),
+            None => {
+                let (lo, hi) = crate::ir::numeric::int_bounds(t);
                 Err(format!("out of range {lo}..={hi}"))
             }
-        }
+        },
         (t, ConstValue::Bool(_)) if t.is_int() => Err("an integer is needed".into()),
         _ => Err("compile-time parameters are integers or booleans".into()),
     }
