@@ -12,4 +12,5 @@
 pub mod frontend;
 pub mod interp;
 pub mod ir;
+pub mod layout;
 pub mod passes;
