@@ -38,3 +38,35 @@ for component in rustfmt clippy; do
     fi
   fi
 done
+
+# LLVM 22 (the NVPTX backend behind codegen's `llvm` feature), from Debian's packages.
+if ! command -v llvm-config-22 >/dev/null 2>&1; then
+  echo "setup: installing LLVM 22 (apt)"
+  need_root apt-get update -qq
+  need_root apt-get install -y -qq llvm-22-dev libpolly-22-dev libzstd-dev zlib1g-dev libxml2-dev
+fi
+
+# ptxas, to check that every PTX assembles, from the nvidia-cuda-nvcc wheel (no CUDA install needed).
+find_ptxas() {
+  command -v ptxas 2>/dev/null && return 0
+  python3 - <<'PY' 2>/dev/null
+import os, site
+for d in site.getsitepackages() + [site.getusersitepackages()]:
+    p = os.path.join(d, "nvidia", "cu13", "bin", "ptxas")
+    if os.path.isfile(p):
+        print(p)
+        raise SystemExit(0)
+raise SystemExit(1)
+PY
+}
+if ! find_ptxas >/dev/null; then
+  if ! command -v pip3 >/dev/null 2>&1 && ! python3 -m pip --version >/dev/null 2>&1; then
+    echo "setup: installing python3-pip (apt)"
+    need_root apt-get update -qq
+    need_root apt-get install -y -qq python3-pip
+  fi
+  echo "setup: installing ptxas (pip install nvidia-cuda-nvcc)"
+  python3 -m pip install -q nvidia-cuda-nvcc || python3 -m pip install -q --break-system-packages nvidia-cuda-nvcc
+fi
+TILEFUSE_PTXAS="$(find_ptxas)"
+export TILEFUSE_PTXAS

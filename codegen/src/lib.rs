@@ -7,10 +7,16 @@
 //!   that lists them in order.
 //! - [`interp`]: the CPU interpreter, the reference semantics of tile IR.
 //!
-//! Nothing here links LLVM; the NVPTX backend comes behind the `llvm` feature.
+//! - [`layout`]: linear layouts, the data the GPU dialect's layouts are made of.
+//! - `nvptx` (feature `llvm`): LLVM 22 through inkwell, PTX emission, ptxas.
+//!
+//! Without the `llvm` feature nothing here links LLVM, so the macro and the
+//! runtime never do.
 
 pub mod frontend;
 pub mod interp;
 pub mod ir;
 pub mod layout;
+#[cfg(feature = "llvm")]
+pub mod nvptx;
 pub mod passes;

@@ -1,0 +1,32 @@
+//! The NVPTX backend (cargo feature `llvm`): LLVM 22 through inkwell,
+//! linked dynamically.
+//!
+//! - [`target`]: the GPU architectures tilefuse targets and their LLVM
+//!   target machines (the PTX ISA version is the minimum each needs, as LLVM
+//!   chooses it; the text is never edited afterwards).
+//! - [`intrinsics`]: the NVVM intrinsics the lowering uses, each looked up
+//!   with `Intrinsic::find`, a missing one being an error.
+//! - [`kernel`]: declaring a kernel entry (the `ptx_kernel` calling
+//!   convention and launch bounds).
+//! - [`emit`]: O3 and PTX emission, with the checks every PTX must pass.
+//! - [`ptxas`]: finding and running `ptxas` to assemble PTX and read its
+//!   register and spill report.
+//!
+//! The lowering of tile IR onto these pieces comes with the GPU dialect.
+
+pub mod emit;
+pub mod intrinsics;
+pub mod kernel;
+pub mod ptxas;
+pub mod target;
+
+pub use emit::emit_ptx;
+pub use target::Arch;
+
+/// An error of the NVPTX backend, saying what failed and what would help.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("nvptx: {0}")]
+pub struct NvptxError(pub String);
+
+#[cfg(test)]
+mod tests;
