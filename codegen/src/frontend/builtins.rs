@@ -1488,7 +1488,8 @@ fn unreachable_lit<T>() -> syn::Result<T> {
 
 /// Parses one generic argument of a builtin.
 fn garg(a: &syn::GenericArgument) -> syn::Result<GArg> {
-    match a {
+    let plain = super::sig::ungroup_generic(a);
+    match &plain {
         syn::GenericArgument::Type(syn::Type::Path(p)) if p.qself.is_none() => {
             let Some(id) = p.path.get_ident() else {
                 return err_at(a, "expected a type, an integer or a const parameter name");

@@ -522,7 +522,7 @@ impl Lower<'_, '_> {
 
     /// A scalar type in `as T` / `cast::<T>` position.
     pub(crate) fn scalar_type_arg(&self, ty: &syn::Type) -> syn::Result<ScalarType> {
-        if let syn::Type::Path(p) = ty
+        if let syn::Type::Path(p) = super::sig::ungroup(ty)
             && let Some(id) = p.path.get_ident()
         {
             let n = id.to_string();

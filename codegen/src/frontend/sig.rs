@@ -84,9 +84,27 @@ pub(crate) struct FnSig {
     pub ret: Option<syn::Type>,
 }
 
+/// `ty` without the invisible groups (`$t:ty` fragments of a `macro_rules!`)
+/// and parentheses around it.
+pub(crate) fn ungroup(ty: &syn::Type) -> &syn::Type {
+    match ty {
+        syn::Type::Group(g) => ungroup(&g.elem),
+        syn::Type::Paren(p) => ungroup(&p.elem),
+        other => other,
+    }
+}
+
+/// A generic argument with the invisible groups of `macro_rules!` fragments removed.
+pub(crate) fn ungroup_generic(a: &syn::GenericArgument) -> syn::GenericArgument {
+    match a {
+        syn::GenericArgument::Type(t) => syn::GenericArgument::Type(ungroup(t).clone()),
+        other => other.clone(),
+    }
+}
+
 /// The IR type of a const generic or `#[constexpr]` parameter's Rust type.
 pub(crate) fn const_type(ty: &syn::Type) -> syn::Result<ScalarType> {
-    if let syn::Type::Path(p) = ty
+    if let syn::Type::Path(p) = ungroup(ty)
         && p.qself.is_none()
         && let Some(id) = p.path.get_ident()
     {
@@ -254,7 +272,7 @@ fn kernel_param_kind(ty: &syn::Type) -> syn::Result<ParamKind> {
     const HELP: &str = "a kernel parameter is a pointer `Ptr<T>` (T one of f16, bf16, f32, f64, \
                         i8, i16, i32, i64, bool), a scalar of one of those types, or a \
                         #[constexpr] compile-time value; tiles are built inside the kernel";
-    if let syn::Type::Path(p) = ty
+    if let syn::Type::Path(p) = ungroup(ty)
         && p.qself.is_none()
         && p.path.segments.len() == 1
     {
@@ -270,7 +288,8 @@ fn kernel_param_kind(ty: &syn::Type) -> syn::Result<ParamKind> {
                 }
             }
             (syn::PathArguments::AngleBracketed(a), "Ptr") if a.args.len() == 1 => {
-                if let syn::GenericArgument::Type(syn::Type::Path(inner)) = &a.args[0]
+                if let syn::GenericArgument::Type(inner) = &a.args[0]
+                    && let syn::Type::Path(inner) = ungroup(inner)
                     && let Some(id) = inner.path.get_ident()
                 {
                     if let Some(s) = scalar_from_name(&id.to_string()) {

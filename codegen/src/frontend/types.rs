@@ -220,7 +220,7 @@ pub(crate) fn parse_type(ty: &syn::Type, env: &dyn TypeEnv) -> syn::Result<TyPat
 }
 
 fn generic_scalar(arg: &syn::GenericArgument) -> syn::Result<ScalarType> {
-    if let syn::GenericArgument::Type(syn::Type::Path(p)) = arg
+    if let syn::GenericArgument::Type(syn::Type::Path(p)) = &super::sig::ungroup_generic(arg)
         && p.qself.is_none()
         && let Some(id) = p.path.get_ident()
     {
@@ -241,7 +241,7 @@ fn generic_scalar(arg: &syn::GenericArgument) -> syn::Result<ScalarType> {
 /// Parses one dimension of a type: an integer literal, a const name, or
 /// `{ .. }` around either.
 pub(crate) fn parse_dim(arg: &syn::GenericArgument, env: &dyn TypeEnv) -> syn::Result<DimPat> {
-    match arg {
+    match &super::sig::ungroup_generic(arg) {
         syn::GenericArgument::Type(syn::Type::Path(p)) if p.qself.is_none() => {
             match p.path.get_ident() {
                 Some(id) => dim_name(&id.unraw().to_string(), id.span(), env),
