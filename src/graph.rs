@@ -122,6 +122,57 @@ impl Csr {
         Csr::new(n, rowptr, col)
     }
 
+    /// The graph of a `PyG` `edge_index` (COO, `flow = "source_to_target"`): edge `e` goes
+    /// `src[e] → dst[e]`, so row `i` lists the sources of the edges into `i`, in edge order
+    /// (a stable counting sort by destination). Fails if the lists differ in length or an
+    /// endpoint is not in `0..n`.
+    pub fn from_edge_index(n: usize, src: &[i64], dst: &[i64]) -> Result<Csr> {
+        const F: &str = "Csr::from_edge_index";
+        if n >= i32::MAX as usize {
+            return Err(invalid(
+                F,
+                format!("{n} nodes do not fit the kernels' i32 indices"),
+            ));
+        }
+        if src.len() != dst.len() {
+            return Err(invalid(
+                F,
+                format!(
+                    "src has {} entries but dst has {}; edge_index is (2, E)",
+                    src.len(),
+                    dst.len()
+                ),
+            ));
+        }
+        for (what, v) in [("src", src), ("dst", dst)] {
+            if let Some(e) = v.iter().position(|&c| c < 0 || c as u64 >= n as u64) {
+                return Err(invalid(
+                    F,
+                    format!("{what}[{e}] = {} is out of range 0..{n}", v[e]),
+                ));
+            }
+        }
+        let mut count = vec![0usize; n + 1];
+        for &t in dst {
+            count[t as usize + 1] += 1;
+        }
+        for i in 0..n {
+            count[i + 1] += count[i];
+        }
+        let rowptr: Vec<usize> = count.clone();
+        let mut next = count;
+        let mut col = vec![0i32; src.len()];
+        for (&s, &t) in src.iter().zip(dst) {
+            col[next[t as usize]] = s as i32;
+            next[t as usize] += 1;
+        }
+        let rowptr = rowptr
+            .into_iter()
+            .map(|v| i32::try_from(v).map_err(|_| invalid(F, "too many edges for i32 offsets")))
+            .collect::<Result<Vec<i32>>>()?;
+        Csr::new(n, rowptr, col)
+    }
+
     /// `PyG`'s `remove_self_loops` then `add_self_loops`: every node gets exactly one self
     /// loop, appended after its other neighbours (what `GATConv(add_self_loops=True)` does).
     pub fn with_self_loops(&self) -> Csr {

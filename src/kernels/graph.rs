@@ -634,6 +634,73 @@ mod tests {
         assert_ne!(a[11 * d..50 * d], b[11 * d..50 * d]);
     }
 
+    #[test]
+    fn edge_index_and_edge_order_and_node_permutations() {
+        let dev = Device::cpu();
+        let mut rng = SmallRng::seed_from_u64(36);
+        // PyG edge_index: row i of the CSR lists the sources of the edges into i.
+        let g = Csr::from_edge_index(4, &[0, 2, 3, 1, 0], &[1, 1, 0, 3, 3]).unwrap();
+        assert_eq!(g.rowptr(), &[0, 1, 3, 3, 5]);
+        assert_eq!(g.col(), &[3, 0, 2, 1, 0]);
+        expect_invalid(Csr::from_edge_index(4, &[0], &[4]), "dst[0] = 4");
+        expect_invalid(Csr::from_edge_index(4, &[0, 1], &[1]), "src has 2");
+        // GAT and GAO do not depend on the order of a node's neighbours.
+        let n = 30;
+        let g = random_graph(&mut rng, n, 40);
+        let rev: Vec<Vec<usize>> = (0..n)
+            .map(|i| g.neighbours(i).iter().rev().map(|&j| j as usize).collect())
+            .collect();
+        let grev = Csr::from_lists(&rev).unwrap();
+        let (heads, out, cin) = (2, 5, 4);
+        let x = dev.tensor(&randn(&mut rng, n * cin), [n, cin]).unwrap();
+        let w = dev
+            .tensor(&randn(&mut rng, heads * out * cin), [heads * out, cin])
+            .unwrap();
+        let a_s = dev
+            .tensor(&randn(&mut rng, heads * out), [heads, out])
+            .unwrap();
+        let a_d = dev
+            .tensor(&randn(&mut rng, heads * out), [heads, out])
+            .unwrap();
+        let weights = GatWeights {
+            weight: Some(&w),
+            att_src: &a_s,
+            att_dst: &a_d,
+            bias: None,
+        };
+        let params = GatParams {
+            heads,
+            ..GatParams::default()
+        };
+        let close = |a: &Tensor<f32>, b: &Tensor<f32>| {
+            a.to_vec()
+                .iter()
+                .zip(b.to_vec())
+                .all(|(u, v)| (u - v).abs() <= 1e-5 * (1.0 + v.abs()))
+        };
+        let a = api::gat(&dev, &x, &g, &weights, &params).unwrap();
+        let b = api::gat(&dev, &x, &grev, &weights, &params).unwrap();
+        assert!(close(&a, &b), "GAT depends on the neighbour order");
+        assert!(close(
+            &api::gao(&dev, &x, &g).unwrap(),
+            &api::gao(&dev, &x, &grev).unwrap()
+        ));
+        // cGAO is equivariant to node permutations.
+        let d = 6;
+        let xh = randn(&mut rng, n * d);
+        let mut perm: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            perm.swap(i, rng.random_range(0..=i));
+        }
+        let xp: Vec<f32> = (0..n * d).map(|e| xh[perm[e / d] * d + e % d]).collect();
+        let z = api::cgao(&dev, &dev.tensor(&xh, [n, d]).unwrap()).unwrap();
+        let zp = api::cgao(&dev, &dev.tensor(&xp, [n, d]).unwrap()).unwrap();
+        let zv = z.to_vec();
+        let want: Vec<f32> = (0..n * d).map(|e| zv[perm[e / d] * d + e % d]).collect();
+        let want = dev.tensor(&want, [n, d]).unwrap();
+        assert!(close(&zp, &want), "cGAO is not permutation equivariant");
+    }
+
     #[track_caller]
     fn expect_invalid<T: std::fmt::Debug>(r: crate::Result<T>, needle: &str) {
         match r {
