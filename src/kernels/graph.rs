@@ -24,10 +24,11 @@
 //!   makes the ranking exactly the reference's: larger `y` first, ties to the lower node id,
 //!   whatever the CSR order. Then [`hgao_dot`] / [`hgao_gat`] attend over the `≤ KP` selected
 //!   rows, gated by `sigmoid(y)`.
-//! * cGAO is two phases: [`cgao_gram`] reduces `E = Xᵀ X` over one graph's rows (a segmented
-//!   reduction, one program per graph, `dot` on `BN × BD` tiles) and writes `softmax_rows(E)`;
-//!   [`cgao_apply`] computes `O = X · softmax(E)ᵀ` for blocks of rows, in parallel over
-//!   `(graph, row block)`.
+//! * cGAO is three phases: [`cgao_gram`] reduces `Xᵀ X` over chunks of each graph's rows (a
+//!   segmented, split reduction over a `(graph, split)` grid, `dot` on `BN × BD` tiles, so one
+//!   big graph still fills the machine); [`cgao_softmax`] sums the partials in a fixed order
+//!   and takes `softmax_rows(E)`; [`cgao_apply`] computes `O = X · softmax(E)ᵀ` for blocks of
+//!   rows, in parallel over `(graph, row block)`.
 //!
 //! Feature widths are padded to the power-of-two tile width (`BD`, `BO`) with masks; offsets
 //! are i32, so a tensor must hold fewer than 2³¹ elements.
@@ -297,36 +298,62 @@ pub fn hgao_gat<const KP: usize, const BD: usize>(
     store(z + i * out_ch + o, out, omask);
 }
 
-/// cGAO phase 1, one program per graph `g` (rows `graph_ptr[g]..graph_ptr[g + 1]` of
-/// `x (N, d)`): `E = Xᵀ X` reduced over the graph's rows in blocks of `BN`, then
-/// `s[g] = softmax_rows(E)` (`s (G, d, d)`). `d ≤ BD`.
+/// cGAO phase 1, a `(graph, split)` grid: program `(g, sp)` reduces `Xᵀ X` over its chunk of
+/// the rows `graph_ptr[g]..graph_ptr[g + 1]` of `x (N, d)` (the rows split into `splits`
+/// contiguous chunks of whole `BN`-row blocks), in blocks of `BN` rows with `dot`, and writes
+/// the partial `(d, d)` sum to `part[g·splits + sp]` (zeros for an empty chunk). `d ≤ BD`.
 #[tile_kernel(configs = [(BN = 32, BD = 16), (BN = 64, BD = 64)])]
 pub fn cgao_gram<const BN: usize, const BD: usize>(
     x: Ptr<f32>,
     graph_ptr: Ptr<i32>,
-    s: Ptr<f32>,
+    part: Ptr<f32>,
     d: i32,
+    splits: i32,
 ) {
     let g = program_id(0);
+    let sp = program_id(1);
     let r0 = load(graph_ptr + g);
     let r1 = load(graph_ptr + g + 1);
+    let chunk = cdiv(cdiv(r1 - r0, splits), BN) * BN;
+    let lo = r0 + sp * chunk;
+    let hi = minimum(lo + chunk, r1);
     let c = arange::<BD>();
     let cmask = c < d;
     let mut e = zeros::<f32, BD, BD>();
-    for b0 in range(r0, r1, BN) {
+    for b0 in range(lo, hi, BN) {
         let rows = b0 + arange::<BN>();
-        let m2 = (rows[(.., None)] < r1) & cmask[(None, ..)];
+        let m2 = (rows[(.., None)] < hi) & cmask[(None, ..)];
         let xb = load(x + rows[(.., None)] * d + c[(None, ..)], m2, 0.0);
         e = dot(trans(xb), xb, e);
+    }
+    let m2 = cmask[(.., None)] & cmask[(None, ..)];
+    store(
+        part + (g * splits + sp) * d * d + c[(.., None)] * d + c[(None, ..)],
+        e,
+        m2,
+    );
+}
+
+/// cGAO phase 2, one program per graph: `E = Σ_sp part[g·splits + sp]` in a fixed order
+/// (deterministic, no atomics), then `s[g] = softmax_rows(E)` (`s (G, d, d)`). `d ≤ BD`.
+#[tile_kernel(configs = [(BD = 16), (BD = 64)])]
+pub fn cgao_softmax<const BD: usize>(part: Ptr<f32>, s: Ptr<f32>, d: i32, splits: i32) {
+    let g = program_id(0);
+    let c = arange::<BD>();
+    let cmask = c < d;
+    let m2 = cmask[(.., None)] & cmask[(None, ..)];
+    let offs = c[(.., None)] * d + c[(None, ..)];
+    let mut e = zeros::<f32, BD, BD>();
+    for sp in range(0, splits, 1) {
+        e += load(part + (g * splits + sp) * d * d + offs, m2, 0.0);
     }
     let e = select(cmask[(None, ..)], e, f32::NEG_INFINITY);
     let p = exp(e - max(e, 1)[(.., None)]);
     let sm = p / sum(p, 1)[(.., None)];
-    let m2 = cmask[(.., None)] & cmask[(None, ..)];
-    store(s + g * d * d + c[(.., None)] * d + c[(None, ..)], sm, m2);
+    store(s + g * d * d + offs, sm, m2);
 }
 
-/// cGAO phase 2 over a `(graph, row block)` grid: `z[r] = s[g] · x[r]` (i.e.
+/// cGAO phase 3 over a `(graph, row block)` grid: `z[r] = s[g] · x[r]` (i.e.
 /// `O = X · softmax(E)ᵀ`) for the rows `r` of block `program_id(1)` of graph
 /// `program_id(0)`; blocks past the graph's end write nothing. `d ≤ BD`.
 #[tile_kernel(configs = [(BN = 32, BD = 16), (BN = 64, BD = 64)])]
@@ -623,6 +650,15 @@ mod tests {
         let got = api::cgao_batched(&dev, &x, &ptr).unwrap();
         let want = rg::cgao_batched(&rt(&[n, d], &xh), &ptr).unwrap();
         assert_close(&got, &want, "cgao_batched");
+        // The split reduction: 1, 3 and 7 chunks per graph (some empty) agree.
+        for splits in [1, 3, 7] {
+            let got = crate::graph::cgao_impl("cgao_batched", &dev, &x, &ptr, Some(splits));
+            assert_close(
+                &got.unwrap(),
+                &want,
+                &format!("cgao_batched, {splits} splits"),
+            );
+        }
         // Graphs do not mix: changing graph 3 leaves the others bit-identical.
         let mut xh2 = xh.clone();
         xh2[20 * d + 2] += 2.0;
