@@ -334,6 +334,191 @@ macro_rules! with_width {
     };
 }
 
+/// The element types of node features the graph kernels take: `f32`, `f16` and `bf16`. The
+/// kernels load them, compute and accumulate in f32, and return outputs of the same type;
+/// parameters (weights, attention vectors, `p`, bias) are always f32.
+pub trait Feature: crate::Element + launch::Launch {}
+
+impl Feature for f32 {}
+impl Feature for crate::f16 {}
+impl Feature for crate::bf16 {}
+
+mod launch {
+    //! The per-element-type launches behind [`super::Feature`] (sealed: only this crate
+    //! implements it). Each takes its kernel's argument tuple and the tile sizes to pick.
+
+    use crate::kernels::graph::{bf16_features, f16_features, f32_features};
+    use crate::{Device, Error, Grid, Result, Tensor, bf16, f16};
+
+    type In<'a, T> = &'a Tensor<T>;
+    type Out<'a, T> = &'a mut Tensor<T>;
+    type F32<'a> = &'a Tensor<f32>;
+    type I32<'a> = &'a Tensor<i32>;
+    /// `linear_nt`: `(x, w, h, m, n, k)`.
+    pub type Linear<'a, T> = (In<'a, T>, F32<'a>, Out<'a, T>, i32, i32, i32);
+    /// `gat_aggregate`: `(h, att_src, att_dst, bias, rowptr, col, out, heads, out, slope,
+    /// concat)`.
+    pub type Gat<'a, T> = (
+        In<'a, T>,
+        F32<'a>,
+        F32<'a>,
+        F32<'a>,
+        I32<'a>,
+        I32<'a>,
+        Out<'a, T>,
+        i32,
+        i32,
+        f32,
+        bool,
+    );
+    /// `gao`: `(x, rowptr, col, z, d)`.
+    pub type Gao<'a, T> = (In<'a, T>, I32<'a>, I32<'a>, Out<'a, T>, i32);
+    /// `hgao_scores`: `(x, p, y, n, d)`.
+    pub type Scores<'a, T> = (In<'a, T>, F32<'a>, Out<'a, f32>, i32, i32);
+    /// `hgao_dot`: `(x, y, sel, z, d)`.
+    pub type HgaoDot<'a, T> = (In<'a, T>, F32<'a>, I32<'a>, Out<'a, T>, i32);
+    /// `hgao_gat`: `(x, y, sel, w, a_src, a_dst, z, d, out)`.
+    pub type HgaoGat<'a, T> = (
+        In<'a, T>,
+        F32<'a>,
+        I32<'a>,
+        F32<'a>,
+        F32<'a>,
+        F32<'a>,
+        Out<'a, T>,
+        i32,
+        i32,
+    );
+    /// `cgao_gram`: `(x, graph_ptr, part, d, splits)`.
+    pub type Gram<'a, T> = (In<'a, T>, I32<'a>, Out<'a, f32>, i32, i32);
+    /// `cgao_apply`: `(x, graph_ptr, s, z, d)`.
+    pub type Apply<'a, T> = (In<'a, T>, I32<'a>, F32<'a>, Out<'a, T>, i32);
+
+    /// The graph kernels' launches on features of type `Self`.
+    pub trait Launch: crate::Element + Sized {
+        /// `linear_nt`.
+        fn linear(dev: &Device, grid: Grid, a: Linear<'_, Self>) -> Result<()>;
+        /// `gat_aggregate` with `BO = bo`.
+        fn gat(dev: &Device, bo: usize, grid: Grid, a: Gat<'_, Self>) -> Result<()>;
+        /// `gao` with `BD = bd`.
+        fn gao(dev: &Device, bd: usize, grid: Grid, a: Gao<'_, Self>) -> Result<()>;
+        /// `hgao_scores` with `BD = bd`.
+        fn hgao_scores(dev: &Device, bd: usize, grid: Grid, a: Scores<'_, Self>) -> Result<()>;
+        /// `hgao_dot` with `KP = kp`, `BD = bd`.
+        fn hgao_dot(
+            dev: &Device,
+            kp: usize,
+            bd: usize,
+            grid: Grid,
+            a: HgaoDot<'_, Self>,
+        ) -> Result<()>;
+        /// `hgao_gat` with `KP = kp`, `BD = bd`.
+        fn hgao_gat(
+            dev: &Device,
+            kp: usize,
+            bd: usize,
+            grid: Grid,
+            a: HgaoGat<'_, Self>,
+        ) -> Result<()>;
+        /// `cgao_gram` with `BD = bd`.
+        fn cgao_gram(dev: &Device, bd: usize, grid: Grid, a: Gram<'_, Self>) -> Result<()>;
+        /// `cgao_apply` with `BD = bd`.
+        fn cgao_apply(dev: &Device, bd: usize, grid: Grid, a: Apply<'_, Self>) -> Result<()>;
+    }
+
+    /// `$body` with `$k` bound to the const `KP` tile (16..=256).
+    macro_rules! by_kp {
+        ($kp:expr, $k:ident => $body:expr) => {
+            match $kp {
+                16 => {
+                    const $k: usize = 16;
+                    $body
+                }
+                32 => {
+                    const $k: usize = 32;
+                    $body
+                }
+                64 => {
+                    const $k: usize = 64;
+                    $body
+                }
+                128 => {
+                    const $k: usize = 128;
+                    $body
+                }
+                256 => {
+                    const $k: usize = 256;
+                    $body
+                }
+                kp => Err(Error::Invalid(format!(
+                    "graph::hgao: internal error, no kernel for KP = {kp}"
+                ))),
+            }
+        };
+    }
+
+    macro_rules! impl_launch {
+        ($t:ty, $m:ident) => {
+            impl Launch for $t {
+                fn linear(dev: &Device, grid: Grid, a: Linear<'_, Self>) -> Result<()> {
+                    $m::linear_nt::<32, 32, 16>::launch(dev, grid, a)
+                }
+                fn gat(dev: &Device, bo: usize, grid: Grid, a: Gat<'_, Self>) -> Result<()> {
+                    with_width!(bo, BO => $m::gat_aggregate::<32, BO>::launch(dev, grid, a))
+                }
+                fn gao(dev: &Device, bd: usize, grid: Grid, a: Gao<'_, Self>) -> Result<()> {
+                    with_width!(bd, BD => $m::gao::<32, BD>::launch(dev, grid, a))
+                }
+                fn hgao_scores(
+                    dev: &Device,
+                    bd: usize,
+                    grid: Grid,
+                    a: Scores<'_, Self>,
+                ) -> Result<()> {
+                    with_width!(bd, BD => $m::hgao_scores::<32, BD>::launch(dev, grid, a))
+                }
+                fn hgao_dot(
+                    dev: &Device,
+                    kp: usize,
+                    bd: usize,
+                    grid: Grid,
+                    a: HgaoDot<'_, Self>,
+                ) -> Result<()> {
+                    by_kp!(kp, KP => with_width!(bd, BD =>
+                        $m::hgao_dot::<KP, BD>::launch(dev, grid, a)))
+                }
+                fn hgao_gat(
+                    dev: &Device,
+                    kp: usize,
+                    bd: usize,
+                    grid: Grid,
+                    a: HgaoGat<'_, Self>,
+                ) -> Result<()> {
+                    by_kp!(kp, KP => with_width!(bd, BD =>
+                        $m::hgao_gat::<KP, BD>::launch(dev, grid, a)))
+                }
+                fn cgao_gram(dev: &Device, bd: usize, grid: Grid, a: Gram<'_, Self>) -> Result<()> {
+                    with_width!(bd, BD =>
+                        $m::cgao_gram::<{ super::CGAO_BN }, BD>::launch(dev, grid, a))
+                }
+                fn cgao_apply(
+                    dev: &Device,
+                    bd: usize,
+                    grid: Grid,
+                    a: Apply<'_, Self>,
+                ) -> Result<()> {
+                    with_width!(bd, BD =>
+                        $m::cgao_apply::<{ super::CGAO_BN }, BD>::launch(dev, grid, a))
+                }
+            }
+        };
+    }
+
+    impl_launch!(f32, f32_features);
+    impl_launch!(f16, f16_features);
+    impl_launch!(bf16, bf16_features);
+}
+
 /// The power-of-two tile width (at least 16) holding `v` features, or an error naming `what`.
 fn tile_width(func: &str, what: &str, v: usize) -> Result<usize> {
     if v == 0 {
@@ -382,7 +567,12 @@ fn check_shape<T: crate::Element>(
 }
 
 /// Node features `x (N, f)` of a graph on `n` nodes (`n = None`: any); returns `(N, f)`.
-fn check_x(func: &str, dev: &Device, x: &Tensor<f32>, n: Option<usize>) -> Result<(usize, usize)> {
+fn check_x<T: Feature>(
+    func: &str,
+    dev: &Device,
+    x: &Tensor<T>,
+    n: Option<usize>,
+) -> Result<(usize, usize)> {
     check_device(func, dev, "x", x)?;
     let &[rows, f] = x.shape() else {
         return Err(invalid(
@@ -421,13 +611,13 @@ fn i32_of(v: usize) -> i32 {
 ///
 /// `x (N, in)` (or `(N, heads·out)`), the weights as documented on [`GatWeights`]. Returns
 /// `(N, heads·out)` with concat, `(N, out)` with mean.
-pub fn gat(
+pub fn gat<T: Feature>(
     dev: &Device,
-    x: &Tensor<f32>,
+    x: &Tensor<T>,
     graph: &Csr,
     weights: &GatWeights<'_>,
     params: &GatParams,
-) -> Result<Tensor<f32>> {
+) -> Result<Tensor<T>> {
     const F: &str = "gat";
     let (n, f) = check_x(F, dev, x, Some(graph.n()))?;
     let heads = params.heads;
@@ -489,7 +679,7 @@ pub fn gat(
     if n.saturating_mul(hc) >= i32::MAX as usize {
         return Err(invalid(F, "N·heads·out is too large for i32 offsets"));
     }
-    let mut y = dev.zeros::<f32>([n, width])?;
+    let mut y = dev.zeros::<T>([n, width])?;
     if n == 0 {
         return Ok(y);
     }
@@ -502,8 +692,8 @@ pub fn gat(
     let projected;
     let h = match weights.weight {
         Some(w) => {
-            let mut hbuf = dev.zeros::<f32>([n, hc])?;
-            k::linear_nt::<32, 32, 16>::launch(
+            let mut hbuf = dev.zeros::<T>([n, hc])?;
+            T::linear(
                 dev,
                 Grid::xy(n.div_ceil(32), hc.div_ceil(32)),
                 (x, w, &mut hbuf, i32_of(n), i32_of(hc), i32_of(f)),
@@ -521,8 +711,9 @@ pub fn gat(
             &zero_bias
         }
     };
-    with_width!(bo, BO => k::gat_aggregate::<32, BO>::launch(
+    T::gat(
         dev,
+        bo,
         Grid::x(n),
         (
             h,
@@ -537,7 +728,7 @@ pub fn gat(
             params.negative_slope,
             params.concat,
         ),
-    ))?;
+    )?;
     Ok(y)
 }
 
@@ -545,20 +736,16 @@ pub fn gat(
 /// the graph's neighbours as given (the paper's `A` includes self loops: pass
 /// [`Csr::with_self_loops`] for that). `x (N, d)`; returns `(N, d)`; a node without
 /// neighbours gets 0.
-pub fn gao(dev: &Device, x: &Tensor<f32>, graph: &Csr) -> Result<Tensor<f32>> {
+pub fn gao<T: Feature>(dev: &Device, x: &Tensor<T>, graph: &Csr) -> Result<Tensor<T>> {
     const F: &str = "gao";
     let (n, d) = check_x(F, dev, x, Some(graph.n()))?;
     let bd = tile_width(F, "the feature dimension d", d)?;
-    let mut z = dev.zeros::<f32>([n, d])?;
+    let mut z = dev.zeros::<T>([n, d])?;
     if n == 0 {
         return Ok(z);
     }
     let (rowptr, col) = graph.upload(dev)?;
-    with_width!(bd, BD => k::gao::<32, BD>::launch(
-        dev,
-        Grid::x(n),
-        (x, &rowptr, &col, &mut z, i32_of(d)),
-    ))?;
+    T::gao(dev, bd, Grid::x(n), (x, &rowptr, &col, &mut z, i32_of(d)))?;
     Ok(z)
 }
 
@@ -574,10 +761,10 @@ struct HgaoPlan {
     k_eff: usize,
 }
 
-fn hgao_plan(
+fn hgao_plan<T: Feature>(
     func: &str,
     dev: &Device,
-    x: &Tensor<f32>,
+    x: &Tensor<T>,
     graph: &Csr,
     p: &Tensor<f32>,
     k: usize,
@@ -621,20 +808,21 @@ fn hgao_plan(
 }
 
 /// Runs hGAO's scores and top-k phases: `y (N,)` and the selection `(N, kp)` (−1 padded).
-fn hgao_select(
+fn hgao_select<T: Feature>(
     dev: &Device,
-    x: &Tensor<f32>,
+    x: &Tensor<T>,
     graph: &Csr,
     p: &Tensor<f32>,
     plan: &HgaoPlan,
 ) -> Result<(Tensor<f32>, Tensor<i32>)> {
     let (n, d) = (plan.n, plan.d);
     let mut y = dev.zeros::<f32>([n])?;
-    with_width!(plan.bd, BD => k::hgao_scores::<32, BD>::launch(
+    T::hgao_scores(
         dev,
+        plan.bd,
         Grid::x(n.div_ceil(32)),
         (x, p, &mut y, i32_of(n), i32_of(d)),
-    ))?;
+    )?;
     let (rowptr, col) = graph.upload(dev)?;
     let mut sel = dev.zeros::<i32>([n, plan.kp])?;
     let args = (&y, &rowptr, &col, &mut sel, i32_of(plan.k_eff));
@@ -656,9 +844,9 @@ fn hgao_select(
 
 /// hGAO's selection as host lists: for each node, the ids its top-k keeps, best first (the
 /// reference's `ranking_k`). For tests and inspection.
-pub fn hgao_ranking(
+pub fn hgao_ranking<T: Feature>(
     dev: &Device,
-    x: &Tensor<f32>,
+    x: &Tensor<T>,
     graph: &Csr,
     p: &Tensor<f32>,
     k: usize,
@@ -687,14 +875,14 @@ pub fn hgao_ranking(
 ///
 /// `x (N, d)`, `p (d,)` with a positive norm, `k ≥ 1`. Returns `(N, d)` for
 /// [`HgaoAttn::Dot`], `(N, out)` for [`HgaoAttn::Gat`].
-pub fn hgao(
+pub fn hgao<T: Feature>(
     dev: &Device,
-    x: &Tensor<f32>,
+    x: &Tensor<T>,
     graph: &Csr,
     p: &Tensor<f32>,
     k: usize,
     attn: HgaoAttn<'_>,
-) -> Result<Tensor<f32>> {
+) -> Result<Tensor<T>> {
     const F: &str = "hgao";
     let mut plan = hgao_plan(F, dev, x, graph, p, k)?;
     let out = match attn {
@@ -721,58 +909,29 @@ pub fn hgao(
         }
     };
     let n = plan.n;
-    let mut z = dev.zeros::<f32>([n, out])?;
+    let mut z = dev.zeros::<T>([n, out])?;
     if n == 0 {
         return Ok(z);
     }
     let (y, sel) = hgao_select(dev, x, graph, p, &plan)?;
     let d = i32_of(plan.d);
     let grid = Grid::x(n);
-    macro_rules! by_kp {
-        ($kp:ident => $body:expr) => {
-            match plan.kp {
-                16 => {
-                    const $kp: usize = 16;
-                    $body
-                }
-                32 => {
-                    const $kp: usize = 32;
-                    $body
-                }
-                64 => {
-                    const $kp: usize = 64;
-                    $body
-                }
-                128 => {
-                    const $kp: usize = 128;
-                    $body
-                }
-                256 => {
-                    const $kp: usize = 256;
-                    $body
-                }
-                kp => Err(Error::Invalid(format!(
-                    "graph::hgao: internal error, no kernel for KP = {kp}"
-                ))),
-            }
-        };
-    }
     match attn {
-        HgaoAttn::Dot => by_kp!(KP => with_width!(plan.bd, BD =>
-            k::hgao_dot::<KP, BD>::launch(dev, grid, (x, &y, &sel, &mut z, d)))),
-        HgaoAttn::Gat { w, a_src, a_dst } => by_kp!(KP => with_width!(plan.bd, BD =>
-        k::hgao_gat::<KP, BD>::launch(
+        HgaoAttn::Dot => T::hgao_dot(dev, plan.kp, plan.bd, grid, (x, &y, &sel, &mut z, d))?,
+        HgaoAttn::Gat { w, a_src, a_dst } => T::hgao_gat(
             dev,
+            plan.kp,
+            plan.bd,
             grid,
             (x, &y, &sel, w, a_src, a_dst, &mut z, d, i32_of(out)),
-        ))),
-    }?;
+        )?,
+    }
     Ok(z)
 }
 
 /// cGAO, channel-wise graph attention (SEEDS.md §2.5) of one graph: `E = Xᵀ X (d, d)`,
 /// `O = X · softmax_rows(E)ᵀ`; no adjacency. `x (N, d)`; returns `(N, d)`.
-pub fn cgao(dev: &Device, x: &Tensor<f32>) -> Result<Tensor<f32>> {
+pub fn cgao<T: Feature>(dev: &Device, x: &Tensor<T>) -> Result<Tensor<T>> {
     let n = x.shape().first().copied().unwrap_or(0);
     cgao_impl("cgao", dev, x, &[0, n], None)
 }
@@ -780,9 +939,16 @@ pub fn cgao(dev: &Device, x: &Tensor<f32>) -> Result<Tensor<f32>> {
 /// cGAO over a batch of graphs: graph `g` owns the rows `graph_ptr[g]..graph_ptr[g + 1]` of
 /// `x` (`PyG`'s `ptr`) and is transformed by [`cgao`] on its own rows only (`E` is a segmented
 /// reduction; graphs never mix). `graph_ptr` runs from 0 to N, non-decreasing.
-pub fn cgao_batched(dev: &Device, x: &Tensor<f32>, graph_ptr: &[usize]) -> Result<Tensor<f32>> {
+pub fn cgao_batched<T: Feature>(
+    dev: &Device,
+    x: &Tensor<T>,
+    graph_ptr: &[usize],
+) -> Result<Tensor<T>> {
     cgao_impl("cgao_batched", dev, x, graph_ptr, None)
 }
+
+/// Rows per block of the cGAO kernels.
+const CGAO_BN: usize = 32;
 
 /// Rows of a graph per split of cGAO's `Xᵀ X` reduction, at least.
 const CGAO_ROWS_PER_SPLIT: usize = 256;
@@ -790,13 +956,13 @@ const CGAO_ROWS_PER_SPLIT: usize = 256;
 /// cGAO with the `Xᵀ X` reduction of every graph split into `splits` chunks (`None`: one per
 /// 256 rows of the largest graph, at most 64). The result does not depend on it beyond f32
 /// rounding; tests use it to exercise the split reduction on small inputs.
-pub(crate) fn cgao_impl(
+pub(crate) fn cgao_impl<T: Feature>(
     func: &str,
     dev: &Device,
-    x: &Tensor<f32>,
+    x: &Tensor<T>,
     graph_ptr: &[usize],
     splits: Option<usize>,
-) -> Result<Tensor<f32>> {
+) -> Result<Tensor<T>> {
     let (n, d) = check_x(func, dev, x, None)?;
     let bd = tile_width(func, "the feature dimension d", d)?;
     if graph_ptr.first() != Some(&0) || graph_ptr.last() != Some(&n) {
@@ -819,11 +985,11 @@ pub(crate) fn cgao_impl(
     if graphs.saturating_mul(64 * d * d) >= i32::MAX as usize {
         return Err(invalid(func, "too many graphs for i32 offsets"));
     }
-    let mut z = dev.zeros::<f32>([n, d])?;
+    let mut z = dev.zeros::<T>([n, d])?;
     if graphs == 0 || n == 0 {
         return Ok(z);
     }
-    const BN: usize = 32;
+    const BN: usize = CGAO_BN;
     let blocks = graph_ptr
         .windows(2)
         .map(|w| (w[1] - w[0]).div_ceil(BN))
@@ -838,20 +1004,17 @@ pub(crate) fn cgao_impl(
     let mut part = dev.zeros::<f32>([graphs, splits, d, d])?;
     let mut s = dev.zeros::<f32>([graphs, d, d])?;
     let (di, si) = (i32_of(d), i32_of(splits));
-    with_width!(bd, BD => k::cgao_gram::<BN, BD>::launch(
+    T::cgao_gram(
         dev,
+        bd,
         Grid::xy(graphs, splits),
         (x, &ptr, &mut part, di, si),
-    ))?;
+    )?;
     with_width!(bd, BD => k::cgao_softmax::<BD>::launch(
         dev,
         Grid::x(graphs),
         (&part, &mut s, di, si),
     ))?;
-    with_width!(bd, BD => k::cgao_apply::<BN, BD>::launch(
-        dev,
-        Grid::xy(graphs, blocks),
-        (x, &ptr, &s, &mut z, di),
-    ))?;
+    T::cgao_apply(dev, bd, Grid::xy(graphs, blocks), (x, &ptr, &s, &mut z, di))?;
     Ok(z)
 }
