@@ -676,8 +676,11 @@ pub fn gat<T: Feature>(
             ),
         ));
     }
-    if n.saturating_mul(hc) >= i32::MAX as usize {
-        return Err(invalid(F, "N·heads·out is too large for i32 offsets"));
+    if n.saturating_mul(hc) >= i32::MAX as usize || hc.saturating_mul(f) >= i32::MAX as usize {
+        return Err(invalid(
+            F,
+            "N·heads·out or the weight (heads·out, in) is too large for i32 offsets",
+        ));
     }
     let mut y = dev.zeros::<T>([n, width])?;
     if n == 0 {
@@ -798,11 +801,18 @@ fn hgao_plan<T: Feature>(
             ),
         ));
     }
+    let kp = k_eff.next_power_of_two().max(16);
+    if n.saturating_mul(kp) >= i32::MAX as usize {
+        return Err(invalid(
+            func,
+            format!("{n} nodes × {kp} kept neighbours are too many for i32 offsets"),
+        ));
+    }
     Ok(HgaoPlan {
         n,
         d,
         bd,
-        kp: k_eff.next_power_of_two().max(16),
+        kp,
         k_eff,
     })
 }
