@@ -9,10 +9,12 @@
 //! [`Error::Invalid`] naming what is wrong before it launches anything; outputs are fresh
 //! tensors, so nothing is written on error.
 //!
-//! Data is f32 with f32 accumulation (no f16 variant yet). Feature widths (`d`, GAT's
-//! per-head `out`) go up to 256, padded to a power-of-two tile. A node without neighbours
-//! gets 0 (GAT: 0 + bias). Node features must be finite: the kernels do not scan them (a
-//! NaN score in hGAO ranks above every number).
+//! Node features are f32, f16 or bf16 ([`Feature`]); the kernels accumulate in f32 and return
+//! the features' type (GAT's projected features `h` are rounded to it too, as in a
+//! half-precision `PyG` layer). Parameters (weights, attention vectors, `p`, bias) are f32.
+//! Feature widths (`d`, GAT's channels per head) go up to [`MAX_WIDTH`], padded to a
+//! power-of-two tile. A node without neighbours gets 0 (GAT: the bias). Node features must be
+//! finite: the kernels do not scan them (a NaN score in hGAO would rank above every number).
 //!
 //! The semantics are those of [`crate::reference::graph`], which the tests check against.
 
