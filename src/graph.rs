@@ -1,0 +1,1032 @@
+//! Graph attention on CSR graphs (SEEDS.md §2): GAT with `PyG` `GATConv` semantics, GAO,
+//! hGAO (`attn = dot` as in Gao & Ji's paper, `attn = gat` as in DGL/GammaGL) and cGAO for
+//! one graph or a batch of graphs, running the DSL kernels of [`crate::kernels::graph`].
+//!
+//! Graphs are [`Csr`]: row `i` lists the neighbours `j` that node `i` attends to (for GAT, the
+//! sources of the edges `j → i`, `PyG`'s `flow = "source_to_target"` grouped by target). A CSR
+//! is validated when it is built, so a malformed one never reaches a kernel. Every function
+//! here checks all its inputs (shapes, devices, head counts, feature widths, `k`) and returns
+//! [`Error::Invalid`] naming what is wrong before it launches anything; outputs are fresh
+//! tensors, so nothing is written on error.
+//!
+//! Node features are f32, f16 or bf16 ([`Feature`]); the kernels accumulate in f32 and return
+//! the features' type (GAT's projected features `h` are rounded to it too, as in a
+//! half-precision `PyG` layer). Parameters (weights, attention vectors, `p`, bias) are f32.
+//! Feature widths (`d`, GAT's channels per head) go up to [`MAX_WIDTH`], padded to a
+//! power-of-two tile. A node without neighbours gets 0 (GAT: the bias). Node features must be
+//! finite: the kernels do not scan them (a NaN score in hGAO would rank above every number).
+//!
+//! The semantics are those of [`crate::reference::graph`], which the tests check against.
+
+use crate::kernels::graph as k;
+use crate::{Device, Error, Grid, Result, Tensor};
+
+/// The widest feature dimension (`d`, or GAT's channels per head) the kernels take.
+pub const MAX_WIDTH: usize = 256;
+
+/// The largest effective `k` of [`hgao`] (`min(k, max degree)`).
+pub const MAX_K: usize = 256;
+
+/// A square sparse graph in CSR form: the neighbours of node `i` are
+/// `col[rowptr[i]..rowptr[i + 1]]`. Valid by construction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Csr {
+    n: usize,
+    rowptr: Vec<i32>,
+    col: Vec<i32>,
+}
+
+fn invalid(func: &str, msg: impl std::fmt::Display) -> Error {
+    Error::Invalid(format!("graph::{func}: {msg}"))
+}
+
+impl Csr {
+    /// A CSR graph on `n` nodes. Fails with [`Error::Invalid`], naming the offending entry,
+    /// unless `rowptr` has `n + 1` entries, starts at 0, never decreases and ends at
+    /// `col.len()`, and every column is in `0..n` (and `n`, the edge count fit in i32).
+    pub fn new(n: usize, rowptr: Vec<i32>, col: Vec<i32>) -> Result<Csr> {
+        const F: &str = "Csr::new";
+        if n >= i32::MAX as usize || col.len() >= i32::MAX as usize {
+            return Err(invalid(
+                F,
+                format!(
+                    "{n} nodes and {} edges do not fit the kernels' i32 indices",
+                    col.len()
+                ),
+            ));
+        }
+        if rowptr.len() != n + 1 {
+            return Err(invalid(
+                F,
+                format!(
+                    "rowptr has {} entries, expected n + 1 = {} for n = {n} nodes",
+                    rowptr.len(),
+                    n + 1
+                ),
+            ));
+        }
+        if rowptr[0] != 0 {
+            return Err(invalid(
+                F,
+                format!("rowptr must start at 0, got rowptr[0] = {}", rowptr[0]),
+            ));
+        }
+        if let Some(i) = rowptr.windows(2).position(|w| w[1] < w[0]) {
+            return Err(invalid(
+                F,
+                format!(
+                    "rowptr decreases at row {i}: rowptr[{i}] = {} > rowptr[{}] = {}; \
+                     row offsets must be non-decreasing",
+                    rowptr[i],
+                    i + 1,
+                    rowptr[i + 1]
+                ),
+            ));
+        }
+        if rowptr[n] as usize != col.len() {
+            return Err(invalid(
+                F,
+                format!(
+                    "rowptr ends at {} but there are {} column indices",
+                    rowptr[n],
+                    col.len()
+                ),
+            ));
+        }
+        if let Some(e) = col.iter().position(|&c| c < 0 || c as usize >= n) {
+            return Err(invalid(
+                F,
+                format!("column index col[{e}] = {} is out of range 0..{n}", col[e]),
+            ));
+        }
+        Ok(Csr { n, rowptr, col })
+    }
+
+    /// The graph whose row `i` lists `neighbours[i]`.
+    pub fn from_lists(neighbours: &[Vec<usize>]) -> Result<Csr> {
+        let n = neighbours.len();
+        let mut rowptr = vec![0i32];
+        let mut col = Vec::new();
+        for (i, row) in neighbours.iter().enumerate() {
+            for &j in row {
+                let j = i32::try_from(j).map_err(|_| {
+                    invalid(
+                        "Csr::from_lists",
+                        format!("node {i} lists neighbour {j}, beyond i32"),
+                    )
+                })?;
+                col.push(j);
+            }
+            let len = i32::try_from(col.len())
+                .map_err(|_| invalid("Csr::from_lists", "too many edges for i32 offsets"))?;
+            rowptr.push(len);
+        }
+        Csr::new(n, rowptr, col)
+    }
+
+    /// The graph of a `PyG` `edge_index` (COO, `flow = "source_to_target"`): edge `e` goes
+    /// `src[e] → dst[e]`, so row `i` lists the sources of the edges into `i`, in edge order
+    /// (a stable counting sort by destination). Fails if the lists differ in length or an
+    /// endpoint is not in `0..n`.
+    pub fn from_edge_index(n: usize, src: &[i64], dst: &[i64]) -> Result<Csr> {
+        const F: &str = "Csr::from_edge_index";
+        if n >= i32::MAX as usize {
+            return Err(invalid(
+                F,
+                format!("{n} nodes do not fit the kernels' i32 indices"),
+            ));
+        }
+        if src.len() != dst.len() {
+            return Err(invalid(
+                F,
+                format!(
+                    "src has {} entries but dst has {}; edge_index is (2, E)",
+                    src.len(),
+                    dst.len()
+                ),
+            ));
+        }
+        for (what, v) in [("src", src), ("dst", dst)] {
+            if let Some(e) = v.iter().position(|&c| c < 0 || c as u64 >= n as u64) {
+                return Err(invalid(
+                    F,
+                    format!("{what}[{e}] = {} is out of range 0..{n}", v[e]),
+                ));
+            }
+        }
+        let mut count = vec![0usize; n + 1];
+        for &t in dst {
+            count[t as usize + 1] += 1;
+        }
+        for i in 0..n {
+            count[i + 1] += count[i];
+        }
+        let rowptr: Vec<usize> = count.clone();
+        let mut next = count;
+        let mut col = vec![0i32; src.len()];
+        for (&s, &t) in src.iter().zip(dst) {
+            col[next[t as usize]] = s as i32;
+            next[t as usize] += 1;
+        }
+        let rowptr = rowptr
+            .into_iter()
+            .map(|v| i32::try_from(v).map_err(|_| invalid(F, "too many edges for i32 offsets")))
+            .collect::<Result<Vec<i32>>>()?;
+        Csr::new(n, rowptr, col)
+    }
+
+    /// `PyG`'s `remove_self_loops` then `add_self_loops`: every node gets exactly one self
+    /// loop, appended after its other neighbours (what `GATConv(add_self_loops=True)` does).
+    pub fn with_self_loops(&self) -> Csr {
+        let mut rowptr = vec![0i32];
+        let mut col = Vec::with_capacity(self.col.len() + self.n);
+        for i in 0..self.n {
+            col.extend(
+                self.neighbours(i)
+                    .iter()
+                    .copied()
+                    .filter(|&j| j as usize != i),
+            );
+            col.push(i as i32);
+            rowptr.push(col.len() as i32);
+        }
+        Csr {
+            n: self.n,
+            rowptr,
+            col,
+        }
+    }
+
+    /// Number of nodes.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    /// Number of edges (CSR entries).
+    pub fn num_edges(&self) -> usize {
+        self.col.len()
+    }
+
+    /// Row offsets (`n + 1` entries).
+    pub fn rowptr(&self) -> &[i32] {
+        &self.rowptr
+    }
+
+    /// Column (neighbour) indices.
+    pub fn col(&self) -> &[i32] {
+        &self.col
+    }
+
+    /// Neighbours of node `i` (empty for `i >= n`).
+    pub fn neighbours(&self, i: usize) -> &[i32] {
+        if i >= self.n {
+            return &[];
+        }
+        &self.col[self.rowptr[i] as usize..self.rowptr[i + 1] as usize]
+    }
+
+    /// Number of neighbours of node `i`.
+    pub fn degree(&self, i: usize) -> usize {
+        self.neighbours(i).len()
+    }
+
+    /// The largest degree (0 for an empty graph).
+    pub fn max_degree(&self) -> usize {
+        (0..self.n).map(|i| self.degree(i)).max().unwrap_or(0)
+    }
+
+    /// `rowptr` and `col` as device tensors (`col` padded to one entry when empty, which no
+    /// kernel reads).
+    fn upload(&self, dev: &Device) -> Result<(Tensor<i32>, Tensor<i32>)> {
+        let rowptr = dev.tensor(&self.rowptr, [self.n + 1])?;
+        let col = if self.col.is_empty() {
+            dev.tensor(&[0], [1])?
+        } else {
+            dev.tensor(&self.col, [self.col.len()])?
+        };
+        Ok((rowptr, col))
+    }
+}
+
+/// The weights of a GAT layer (`PyG` `GATConv`).
+#[derive(Clone, Copy, Debug)]
+pub struct GatWeights<'a> {
+    /// `Θ`, the `Linear(in, heads·out, bias=False)` weight `(heads·out, in)`. `None` when `x`
+    /// is already projected (`(N, heads·out)`).
+    pub weight: Option<&'a Tensor<f32>>,
+    /// `a_src` per head, `(heads, out)`.
+    pub att_src: &'a Tensor<f32>,
+    /// `a_dst` per head, `(heads, out)`.
+    pub att_dst: &'a Tensor<f32>,
+    /// Output bias, `(heads·out,)` with concat, `(out,)` with mean; `None` for none.
+    pub bias: Option<&'a Tensor<f32>>,
+}
+
+/// The options of a GAT layer; [`Default`] is `PyG`'s: one head, concat, slope 0.2, self loops.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GatParams {
+    /// Number of heads.
+    pub heads: usize,
+    /// Concatenate the heads (`true`) or average them.
+    pub concat: bool,
+    /// `LeakyReLU` negative slope.
+    pub negative_slope: f32,
+    /// Replace the graph's self loops by exactly one per node ([`Csr::with_self_loops`]) first.
+    pub add_self_loops: bool,
+}
+
+impl Default for GatParams {
+    fn default() -> Self {
+        GatParams {
+            heads: 1,
+            concat: true,
+            negative_slope: 0.2,
+            add_self_loops: true,
+        }
+    }
+}
+
+/// The attention hGAO runs on each node's selected neighbours.
+#[derive(Clone, Copy, Debug)]
+pub enum HgaoAttn<'a> {
+    /// The paper's dot-product operator: `z_i = softmax(X̃_i x_i)ᵀ X̃_i`, output `(N, d)`.
+    Dot,
+    /// DGL/GammaGL's additive attention (single head, slope 0.2), output `(N, out)`:
+    /// `h_q = W x_i` (the query is not gated), `h_k = X̃_i Wᵀ`,
+    /// `e = LeakyReLU(h_q·a_dst + h_k·a_src)`, `z_i = softmax(e)ᵀ h_k`.
+    Gat {
+        /// `W (out, d)`.
+        w: &'a Tensor<f32>,
+        /// `a_src (out,)`.
+        a_src: &'a Tensor<f32>,
+        /// `a_dst (out,)`.
+        a_dst: &'a Tensor<f32>,
+    },
+}
+
+/// Expands to `$body` with `$b` bound to the const tile width `$w` (a power of two in
+/// 16..=256, chosen by [`tile_width`]).
+macro_rules! with_width {
+    ($w:expr, $b:ident => $body:expr) => {
+        match $w {
+            16 => {
+                const $b: usize = 16;
+                $body
+            }
+            32 => {
+                const $b: usize = 32;
+                $body
+            }
+            64 => {
+                const $b: usize = 64;
+                $body
+            }
+            128 => {
+                const $b: usize = 128;
+                $body
+            }
+            256 => {
+                const $b: usize = 256;
+                $body
+            }
+            w => Err(Error::Invalid(format!(
+                "graph: internal error, no kernel for tile width {w}"
+            ))),
+        }
+    };
+}
+
+/// The element types of node features the graph kernels take: `f32`, `f16` and `bf16`. The
+/// kernels load them, compute and accumulate in f32, and return outputs of the same type;
+/// parameters (weights, attention vectors, `p`, bias) are always f32.
+pub trait Feature: crate::Element + launch::Launch {}
+
+impl Feature for f32 {}
+impl Feature for crate::f16 {}
+impl Feature for crate::bf16 {}
+
+mod launch {
+    //! The per-element-type launches behind [`super::Feature`] (sealed: only this crate
+    //! implements it). Each takes its kernel's argument tuple and the tile sizes to pick.
+
+    use crate::kernels::graph::{bf16_features, f16_features, f32_features};
+    use crate::{Device, Error, Grid, Result, Tensor, bf16, f16};
+
+    type In<'a, T> = &'a Tensor<T>;
+    type Out<'a, T> = &'a mut Tensor<T>;
+    type F32<'a> = &'a Tensor<f32>;
+    type I32<'a> = &'a Tensor<i32>;
+    /// `linear_nt`: `(x, w, h, m, n, k)`.
+    pub type Linear<'a, T> = (In<'a, T>, F32<'a>, Out<'a, T>, i32, i32, i32);
+    /// `gat_aggregate`: `(h, att_src, att_dst, bias, rowptr, col, out, heads, out, slope,
+    /// concat)`.
+    pub type Gat<'a, T> = (
+        In<'a, T>,
+        F32<'a>,
+        F32<'a>,
+        F32<'a>,
+        I32<'a>,
+        I32<'a>,
+        Out<'a, T>,
+        i32,
+        i32,
+        f32,
+        bool,
+    );
+    /// `gao`: `(x, rowptr, col, z, d)`.
+    pub type Gao<'a, T> = (In<'a, T>, I32<'a>, I32<'a>, Out<'a, T>, i32);
+    /// `hgao_scores`: `(x, p, y, n, d)`.
+    pub type Scores<'a, T> = (In<'a, T>, F32<'a>, Out<'a, f32>, i32, i32);
+    /// `hgao_dot`: `(x, y, sel, z, d)`.
+    pub type HgaoDot<'a, T> = (In<'a, T>, F32<'a>, I32<'a>, Out<'a, T>, i32);
+    /// `hgao_gat`: `(x, y, sel, w, a_src, a_dst, z, d, out)`.
+    pub type HgaoGat<'a, T> = (
+        In<'a, T>,
+        F32<'a>,
+        I32<'a>,
+        F32<'a>,
+        F32<'a>,
+        F32<'a>,
+        Out<'a, T>,
+        i32,
+        i32,
+    );
+    /// `cgao_gram`: `(x, graph_ptr, part, d, splits)`.
+    pub type Gram<'a, T> = (In<'a, T>, I32<'a>, Out<'a, f32>, i32, i32);
+    /// `cgao_apply`: `(x, graph_ptr, s, z, d)`.
+    pub type Apply<'a, T> = (In<'a, T>, I32<'a>, F32<'a>, Out<'a, T>, i32);
+
+    /// The graph kernels' launches on features of type `Self`.
+    pub trait Launch: crate::Element + Sized {
+        /// `linear_nt`.
+        fn linear(dev: &Device, grid: Grid, a: Linear<'_, Self>) -> Result<()>;
+        /// `gat_aggregate` with `BO = bo`.
+        fn gat(dev: &Device, bo: usize, grid: Grid, a: Gat<'_, Self>) -> Result<()>;
+        /// `gao` with `BD = bd`.
+        fn gao(dev: &Device, bd: usize, grid: Grid, a: Gao<'_, Self>) -> Result<()>;
+        /// `hgao_scores` with `BD = bd`.
+        fn hgao_scores(dev: &Device, bd: usize, grid: Grid, a: Scores<'_, Self>) -> Result<()>;
+        /// `hgao_dot` with `KP = kp`, `BD = bd`.
+        fn hgao_dot(
+            dev: &Device,
+            kp: usize,
+            bd: usize,
+            grid: Grid,
+            a: HgaoDot<'_, Self>,
+        ) -> Result<()>;
+        /// `hgao_gat` with `KP = kp`, `BD = bd`.
+        fn hgao_gat(
+            dev: &Device,
+            kp: usize,
+            bd: usize,
+            grid: Grid,
+            a: HgaoGat<'_, Self>,
+        ) -> Result<()>;
+        /// `cgao_gram` with `BD = bd`.
+        fn cgao_gram(dev: &Device, bd: usize, grid: Grid, a: Gram<'_, Self>) -> Result<()>;
+        /// `cgao_apply` with `BD = bd`.
+        fn cgao_apply(dev: &Device, bd: usize, grid: Grid, a: Apply<'_, Self>) -> Result<()>;
+    }
+
+    /// `$body` with `$k` bound to the const `KP` tile (16..=256).
+    macro_rules! by_kp {
+        ($kp:expr, $k:ident => $body:expr) => {
+            match $kp {
+                16 => {
+                    const $k: usize = 16;
+                    $body
+                }
+                32 => {
+                    const $k: usize = 32;
+                    $body
+                }
+                64 => {
+                    const $k: usize = 64;
+                    $body
+                }
+                128 => {
+                    const $k: usize = 128;
+                    $body
+                }
+                256 => {
+                    const $k: usize = 256;
+                    $body
+                }
+                kp => Err(Error::Invalid(format!(
+                    "graph::hgao: internal error, no kernel for KP = {kp}"
+                ))),
+            }
+        };
+    }
+
+    macro_rules! impl_launch {
+        ($t:ty, $m:ident) => {
+            impl Launch for $t {
+                fn linear(dev: &Device, grid: Grid, a: Linear<'_, Self>) -> Result<()> {
+                    $m::linear_nt::<32, 32, 16>::launch(dev, grid, a)
+                }
+                fn gat(dev: &Device, bo: usize, grid: Grid, a: Gat<'_, Self>) -> Result<()> {
+                    with_width!(bo, BO => $m::gat_aggregate::<32, BO>::launch(dev, grid, a))
+                }
+                fn gao(dev: &Device, bd: usize, grid: Grid, a: Gao<'_, Self>) -> Result<()> {
+                    with_width!(bd, BD => $m::gao::<32, BD>::launch(dev, grid, a))
+                }
+                fn hgao_scores(
+                    dev: &Device,
+                    bd: usize,
+                    grid: Grid,
+                    a: Scores<'_, Self>,
+                ) -> Result<()> {
+                    with_width!(bd, BD => $m::hgao_scores::<32, BD>::launch(dev, grid, a))
+                }
+                fn hgao_dot(
+                    dev: &Device,
+                    kp: usize,
+                    bd: usize,
+                    grid: Grid,
+                    a: HgaoDot<'_, Self>,
+                ) -> Result<()> {
+                    by_kp!(kp, KP => with_width!(bd, BD =>
+                        $m::hgao_dot::<KP, BD>::launch(dev, grid, a)))
+                }
+                fn hgao_gat(
+                    dev: &Device,
+                    kp: usize,
+                    bd: usize,
+                    grid: Grid,
+                    a: HgaoGat<'_, Self>,
+                ) -> Result<()> {
+                    by_kp!(kp, KP => with_width!(bd, BD =>
+                        $m::hgao_gat::<KP, BD>::launch(dev, grid, a)))
+                }
+                fn cgao_gram(dev: &Device, bd: usize, grid: Grid, a: Gram<'_, Self>) -> Result<()> {
+                    with_width!(bd, BD =>
+                        $m::cgao_gram::<{ super::CGAO_BN }, BD>::launch(dev, grid, a))
+                }
+                fn cgao_apply(
+                    dev: &Device,
+                    bd: usize,
+                    grid: Grid,
+                    a: Apply<'_, Self>,
+                ) -> Result<()> {
+                    with_width!(bd, BD =>
+                        $m::cgao_apply::<{ super::CGAO_BN }, BD>::launch(dev, grid, a))
+                }
+            }
+        };
+    }
+
+    impl_launch!(f32, f32_features);
+    impl_launch!(f16, f16_features);
+    impl_launch!(bf16, bf16_features);
+}
+
+/// The power-of-two tile width (at least 16) holding `v` features, or an error naming `what`.
+fn tile_width(func: &str, what: &str, v: usize) -> Result<usize> {
+    if v == 0 {
+        return Err(invalid(func, format!("{what} is 0; it must be at least 1")));
+    }
+    if v > MAX_WIDTH {
+        return Err(invalid(
+            func,
+            format!("{what} is {v}; the graph kernels support at most {MAX_WIDTH}"),
+        ));
+    }
+    Ok(v.next_power_of_two().max(16))
+}
+
+fn check_device<T: crate::Element>(
+    func: &str,
+    dev: &Device,
+    what: &str,
+    t: &Tensor<T>,
+) -> Result<()> {
+    if t.device().same(dev) {
+        Ok(())
+    } else {
+        Err(invalid(
+            func,
+            format!("{what} is on {:?}, not on the device given", t.device()),
+        ))
+    }
+}
+
+fn check_shape<T: crate::Element>(
+    func: &str,
+    dev: &Device,
+    what: &str,
+    t: &Tensor<T>,
+    want: &[usize],
+) -> Result<()> {
+    check_device(func, dev, what, t)?;
+    if t.shape() != want {
+        return Err(invalid(
+            func,
+            format!("{what} has shape {:?}, expected {want:?}", t.shape()),
+        ));
+    }
+    Ok(())
+}
+
+/// Node features `x (N, f)` of a graph on `n` nodes (`n = None`: any); returns `(N, f)`.
+fn check_x<T: Feature>(
+    func: &str,
+    dev: &Device,
+    x: &Tensor<T>,
+    n: Option<usize>,
+) -> Result<(usize, usize)> {
+    check_device(func, dev, "x", x)?;
+    let &[rows, f] = x.shape() else {
+        return Err(invalid(
+            func,
+            format!("x must be 2-d (N, features), got shape {:?}", x.shape()),
+        ));
+    };
+    if let Some(n) = n
+        && rows != n
+    {
+        return Err(invalid(
+            func,
+            format!("x has {rows} rows but the graph has {n} nodes"),
+        ));
+    }
+    if rows >= i32::MAX as usize || rows.saturating_mul(f) >= i32::MAX as usize {
+        return Err(invalid(
+            func,
+            format!("x of shape {:?} is too large for i32 offsets", x.shape()),
+        ));
+    }
+    Ok((rows, f))
+}
+
+fn i32_of(v: usize) -> i32 {
+    // Every size passed here was checked to fit i32 (by `Csr::new` or `check_x`).
+    i32::try_from(v).unwrap_or(i32::MAX)
+}
+
+/// Multi-head GAT forward with `PyG` `GATConv` semantics (SEEDS.md §2.3): `h = x Θᵀ` (a tiled
+/// matmul kernel, skipped when `weights.weight` is `None` and `x` is already `h`); per head,
+/// for node `i` and its neighbours `j`, `e_ij = LeakyReLU(a_dst·h_i + a_src·h_j)`,
+/// `α = softmax_j(e_ij)` over row `i` (online over blocks of neighbours), `x'_i = Σ_j α_ij h_j`;
+/// heads concatenated or averaged, `+ bias`. With `params.add_self_loops` the graph's self
+/// loops are replaced by one per node first. A node without neighbours gets the bias (or 0).
+///
+/// `x (N, in)` (or `(N, heads·out)`), the weights as documented on [`GatWeights`]. Returns
+/// `(N, heads·out)` with concat, `(N, out)` with mean.
+pub fn gat<T: Feature>(
+    dev: &Device,
+    x: &Tensor<T>,
+    graph: &Csr,
+    weights: &GatWeights<'_>,
+    params: &GatParams,
+) -> Result<Tensor<T>> {
+    const F: &str = "gat";
+    let (n, f) = check_x(F, dev, x, Some(graph.n()))?;
+    let heads = params.heads;
+    if heads == 0 {
+        return Err(invalid(
+            F,
+            "heads is 0; a GAT layer needs at least one head",
+        ));
+    }
+    check_device(F, dev, "att_src", weights.att_src)?;
+    let &[ah, out] = weights.att_src.shape() else {
+        return Err(invalid(
+            F,
+            format!(
+                "att_src must be 2-d (heads, out), got shape {:?}",
+                weights.att_src.shape()
+            ),
+        ));
+    };
+    if ah != heads {
+        return Err(invalid(
+            F,
+            format!("att_src has {ah} rows but heads = {heads}; it must be (heads, out)"),
+        ));
+    }
+    let bo = tile_width(
+        F,
+        "the number of channels per head (att_src's columns)",
+        out,
+    )?;
+    check_shape(F, dev, "att_dst", weights.att_dst, &[heads, out])?;
+    let hc = heads * out;
+    match weights.weight {
+        Some(w) => check_shape(F, dev, "weight (heads·out, in)", w, &[hc, f])?,
+        None if f != hc => {
+            return Err(invalid(
+                F,
+                format!(
+                    "x has {f} features but, without a weight, it must be the projected \
+                     features (N, heads·out) = (N, {hc})"
+                ),
+            ));
+        }
+        None => {}
+    }
+    let width = if params.concat { hc } else { out };
+    if let Some(b) = weights.bias {
+        check_shape(F, dev, "bias", b, &[width])?;
+    }
+    if !params.negative_slope.is_finite() {
+        return Err(invalid(
+            F,
+            format!(
+                "negative_slope is {}; it must be finite",
+                params.negative_slope
+            ),
+        ));
+    }
+    if n.saturating_mul(hc) >= i32::MAX as usize || hc.saturating_mul(f) >= i32::MAX as usize {
+        return Err(invalid(
+            F,
+            "N·heads·out or the weight (heads·out, in) is too large for i32 offsets",
+        ));
+    }
+    let mut y = dev.zeros::<T>([n, width])?;
+    if n == 0 {
+        return Ok(y);
+    }
+    let g = if params.add_self_loops {
+        graph.with_self_loops()
+    } else {
+        graph.clone()
+    };
+    let (rowptr, col) = g.upload(dev)?;
+    let projected;
+    let h = match weights.weight {
+        Some(w) => {
+            let mut hbuf = dev.zeros::<T>([n, hc])?;
+            T::linear(
+                dev,
+                Grid::xy(n.div_ceil(32), hc.div_ceil(32)),
+                (x, w, &mut hbuf, i32_of(n), i32_of(hc), i32_of(f)),
+            )?;
+            projected = hbuf;
+            &projected
+        }
+        None => x,
+    };
+    let zero_bias;
+    let bias = match weights.bias {
+        Some(b) => b,
+        None => {
+            zero_bias = dev.zeros::<f32>([width])?;
+            &zero_bias
+        }
+    };
+    T::gat(
+        dev,
+        bo,
+        Grid::x(n),
+        (
+            h,
+            weights.att_src,
+            weights.att_dst,
+            bias,
+            &rowptr,
+            &col,
+            &mut y,
+            i32_of(heads),
+            i32_of(out),
+            params.negative_slope,
+            params.concat,
+        ),
+    )?;
+    Ok(y)
+}
+
+/// GAO, soft graph attention (SEEDS.md §2.2): `z_i = Σ_{j∈N(i)} softmax_j(x_i·x_j) x_j` over
+/// the graph's neighbours as given (the paper's `A` includes self loops: pass
+/// [`Csr::with_self_loops`] for that). `x (N, d)`; returns `(N, d)`; a node without
+/// neighbours gets 0.
+pub fn gao<T: Feature>(dev: &Device, x: &Tensor<T>, graph: &Csr) -> Result<Tensor<T>> {
+    const F: &str = "gao";
+    let (n, d) = check_x(F, dev, x, Some(graph.n()))?;
+    let bd = tile_width(F, "the feature dimension d", d)?;
+    let mut z = dev.zeros::<T>([n, d])?;
+    if n == 0 {
+        return Ok(z);
+    }
+    let (rowptr, col) = graph.upload(dev)?;
+    T::gao(dev, bd, Grid::x(n), (x, &rowptr, &col, &mut z, i32_of(d)))?;
+    Ok(z)
+}
+
+/// The checked inputs of an hGAO launch.
+struct HgaoPlan {
+    n: usize,
+    d: usize,
+    /// Tile width for the features (and GAT's outputs).
+    bd: usize,
+    /// Kept top-k tile (`≥ min(k, max degree)`, a power of two ≥ 16).
+    kp: usize,
+    /// `min(k, max degree)`.
+    k_eff: usize,
+}
+
+fn hgao_plan<T: Feature>(
+    func: &str,
+    dev: &Device,
+    x: &Tensor<T>,
+    graph: &Csr,
+    p: &Tensor<f32>,
+    k: usize,
+) -> Result<HgaoPlan> {
+    let (n, d) = check_x(func, dev, x, Some(graph.n()))?;
+    let bd = tile_width(func, "the feature dimension d", d)?;
+    check_shape(func, dev, "p", p, &[d])?;
+    if k == 0 {
+        return Err(invalid(func, "k is 0; it must be at least 1"));
+    }
+    let pv = p.to_vec();
+    let norm = pv
+        .iter()
+        .map(|&v| f64::from(v) * f64::from(v))
+        .sum::<f64>()
+        .sqrt();
+    if !(norm > 0.0 && norm.is_finite()) {
+        return Err(invalid(
+            func,
+            format!("p must have a positive finite norm, got {norm}"),
+        ));
+    }
+    let k_eff = k.min(graph.max_degree()).max(1);
+    if k_eff > MAX_K {
+        return Err(invalid(
+            func,
+            format!(
+                "k = {k} with a maximum degree of {} keeps {k_eff} neighbours; at most {MAX_K} \
+                 are supported",
+                graph.max_degree()
+            ),
+        ));
+    }
+    let kp = k_eff.next_power_of_two().max(16);
+    if n.saturating_mul(kp) >= i32::MAX as usize {
+        return Err(invalid(
+            func,
+            format!("{n} nodes × {kp} kept neighbours are too many for i32 offsets"),
+        ));
+    }
+    Ok(HgaoPlan {
+        n,
+        d,
+        bd,
+        kp,
+        k_eff,
+    })
+}
+
+/// Runs hGAO's scores and top-k phases: `y (N,)` and the selection `(N, kp)` (−1 padded).
+fn hgao_select<T: Feature>(
+    dev: &Device,
+    x: &Tensor<T>,
+    graph: &Csr,
+    p: &Tensor<f32>,
+    plan: &HgaoPlan,
+) -> Result<(Tensor<f32>, Tensor<i32>)> {
+    let (n, d) = (plan.n, plan.d);
+    let mut y = dev.zeros::<f32>([n])?;
+    T::hgao_scores(
+        dev,
+        plan.bd,
+        Grid::x(n.div_ceil(32)),
+        (x, p, &mut y, i32_of(n), i32_of(d)),
+    )?;
+    let (rowptr, col) = graph.upload(dev)?;
+    let mut sel = dev.zeros::<i32>([n, plan.kp])?;
+    let args = (&y, &rowptr, &col, &mut sel, i32_of(plan.k_eff));
+    let grid = Grid::x(n);
+    match plan.kp {
+        16 => k::hgao_select::<16, 32>::launch(dev, grid, args)?,
+        32 => k::hgao_select::<32, 64>::launch(dev, grid, args)?,
+        64 => k::hgao_select::<64, 128>::launch(dev, grid, args)?,
+        128 => k::hgao_select::<128, 256>::launch(dev, grid, args)?,
+        256 => k::hgao_select::<256, 512>::launch(dev, grid, args)?,
+        kp => {
+            return Err(Error::Invalid(format!(
+                "graph::hgao: internal error, no kernel for KP = {kp}"
+            )));
+        }
+    }
+    Ok((y, sel))
+}
+
+/// hGAO's selection as host lists: for each node, the ids its top-k keeps, best first (the
+/// reference's `ranking_k`). For tests and inspection.
+pub fn hgao_ranking<T: Feature>(
+    dev: &Device,
+    x: &Tensor<T>,
+    graph: &Csr,
+    p: &Tensor<f32>,
+    k: usize,
+) -> Result<Vec<Vec<usize>>> {
+    let plan = hgao_plan("hgao_ranking", dev, x, graph, p, k)?;
+    if plan.n == 0 {
+        return Ok(Vec::new());
+    }
+    let (_, sel) = hgao_select(dev, x, graph, p, &plan)?;
+    Ok(sel
+        .to_vec()
+        .chunks(plan.kp)
+        .map(|row| {
+            row.iter()
+                .filter(|&&v| v >= 0)
+                .map(|&v| v as usize)
+                .collect()
+        })
+        .collect())
+}
+
+/// hGAO, the hard graph attention operator (SEEDS.md §2.4): `y = |x p| / ‖p‖`; for each node
+/// `i`, the `min(k, deg_i)` neighbours with the largest `y` (ties to the lower node id),
+/// `X̃_i = X[idx_i] ⊙ sigmoid(y[idx_i])`, `z_i = attn(x_i, X̃_i, X̃_i)` with [`HgaoAttn`]. A node
+/// without neighbours gets 0.
+///
+/// `x (N, d)`, `p (d,)` with a positive norm, `k ≥ 1`. Returns `(N, d)` for
+/// [`HgaoAttn::Dot`], `(N, out)` for [`HgaoAttn::Gat`].
+pub fn hgao<T: Feature>(
+    dev: &Device,
+    x: &Tensor<T>,
+    graph: &Csr,
+    p: &Tensor<f32>,
+    k: usize,
+    attn: HgaoAttn<'_>,
+) -> Result<Tensor<T>> {
+    const F: &str = "hgao";
+    let mut plan = hgao_plan(F, dev, x, graph, p, k)?;
+    let out = match attn {
+        HgaoAttn::Dot => plan.d,
+        HgaoAttn::Gat { w, a_src, a_dst } => {
+            check_device(F, dev, "gat w", w)?;
+            let &[out, wd] = w.shape() else {
+                return Err(invalid(
+                    F,
+                    format!("gat w must be 2-d (out, d), got shape {:?}", w.shape()),
+                ));
+            };
+            if wd != plan.d {
+                return Err(invalid(
+                    F,
+                    format!("gat w takes {wd} features but x has d = {}", plan.d),
+                ));
+            }
+            let bo = tile_width(F, "gat w's output dimension", out)?;
+            check_shape(F, dev, "a_src", a_src, &[out])?;
+            check_shape(F, dev, "a_dst", a_dst, &[out])?;
+            plan.bd = plan.bd.max(bo);
+            out
+        }
+    };
+    let n = plan.n;
+    let mut z = dev.zeros::<T>([n, out])?;
+    if n == 0 {
+        return Ok(z);
+    }
+    let (y, sel) = hgao_select(dev, x, graph, p, &plan)?;
+    let d = i32_of(plan.d);
+    let grid = Grid::x(n);
+    match attn {
+        HgaoAttn::Dot => T::hgao_dot(dev, plan.kp, plan.bd, grid, (x, &y, &sel, &mut z, d))?,
+        HgaoAttn::Gat { w, a_src, a_dst } => T::hgao_gat(
+            dev,
+            plan.kp,
+            plan.bd,
+            grid,
+            (x, &y, &sel, w, a_src, a_dst, &mut z, d, i32_of(out)),
+        )?,
+    }
+    Ok(z)
+}
+
+/// cGAO, channel-wise graph attention (SEEDS.md §2.5) of one graph: `E = Xᵀ X (d, d)`,
+/// `O = X · softmax_rows(E)ᵀ`; no adjacency. `x (N, d)`; returns `(N, d)`.
+pub fn cgao<T: Feature>(dev: &Device, x: &Tensor<T>) -> Result<Tensor<T>> {
+    let n = x.shape().first().copied().unwrap_or(0);
+    cgao_impl("cgao", dev, x, &[0, n], None)
+}
+
+/// cGAO over a batch of graphs: graph `g` owns the rows `graph_ptr[g]..graph_ptr[g + 1]` of
+/// `x` (`PyG`'s `ptr`) and is transformed by [`cgao`] on its own rows only (`E` is a segmented
+/// reduction; graphs never mix). `graph_ptr` runs from 0 to N, non-decreasing.
+pub fn cgao_batched<T: Feature>(
+    dev: &Device,
+    x: &Tensor<T>,
+    graph_ptr: &[usize],
+) -> Result<Tensor<T>> {
+    cgao_impl("cgao_batched", dev, x, graph_ptr, None)
+}
+
+/// Rows per block of the cGAO kernels.
+const CGAO_BN: usize = 32;
+
+/// Rows of a graph per split of cGAO's `Xᵀ X` reduction, at least.
+const CGAO_ROWS_PER_SPLIT: usize = 256;
+
+/// cGAO with the `Xᵀ X` reduction of every graph split into `splits` chunks (`None`: one per
+/// 256 rows of the largest graph, at most 64). The result does not depend on it beyond f32
+/// rounding; tests use it to exercise the split reduction on small inputs.
+pub(crate) fn cgao_impl<T: Feature>(
+    func: &str,
+    dev: &Device,
+    x: &Tensor<T>,
+    graph_ptr: &[usize],
+    splits: Option<usize>,
+) -> Result<Tensor<T>> {
+    let (n, d) = check_x(func, dev, x, None)?;
+    let bd = tile_width(func, "the feature dimension d", d)?;
+    if graph_ptr.first() != Some(&0) || graph_ptr.last() != Some(&n) {
+        return Err(invalid(
+            func,
+            format!("graph_ptr must run from 0 to N = {n}, got {graph_ptr:?}"),
+        ));
+    }
+    if let Some(g) = graph_ptr.windows(2).position(|w| w[1] < w[0]) {
+        return Err(invalid(
+            func,
+            format!(
+                "graph_ptr decreases at graph {g}: {} then {}",
+                graph_ptr[g],
+                graph_ptr[g + 1]
+            ),
+        ));
+    }
+    let graphs = graph_ptr.len() - 1;
+    if graphs.saturating_mul(64 * d * d) >= i32::MAX as usize {
+        return Err(invalid(func, "too many graphs for i32 offsets"));
+    }
+    let mut z = dev.zeros::<T>([n, d])?;
+    if graphs == 0 || n == 0 {
+        return Ok(z);
+    }
+    const BN: usize = CGAO_BN;
+    let blocks = graph_ptr
+        .windows(2)
+        .map(|w| (w[1] - w[0]).div_ceil(BN))
+        .max()
+        .unwrap_or(0);
+    let largest = graph_ptr.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+    let splits = splits
+        .unwrap_or(largest.div_ceil(CGAO_ROWS_PER_SPLIT))
+        .clamp(1, 64);
+    let ptr: Vec<i32> = graph_ptr.iter().map(|&v| i32_of(v)).collect();
+    let ptr = dev.tensor(&ptr, [graphs + 1])?;
+    let mut part = dev.zeros::<f32>([graphs, splits, d, d])?;
+    let mut s = dev.zeros::<f32>([graphs, d, d])?;
+    let (di, si) = (i32_of(d), i32_of(splits));
+    T::cgao_gram(
+        dev,
+        bd,
+        Grid::xy(graphs, splits),
+        (x, &ptr, &mut part, di, si),
+    )?;
+    with_width!(bd, BD => k::cgao_softmax::<BD>::launch(
+        dev,
+        Grid::x(graphs),
+        (&part, &mut s, di, si),
+    ))?;
+    T::cgao_apply(dev, bd, Grid::xy(graphs, blocks), (x, &ptr, &s, &mut z, di))?;
+    Ok(z)
+}
