@@ -58,7 +58,8 @@ pub enum KvCache<'a, T: Element> {
         /// Values `(num_blocks, page_size, Hk, dv)`.
         v_cache: &'a Tensor<T>,
         /// `(B, max_blocks)` block indices; only the entries covering `cache_seqlens[b]`
-        /// tokens are read, and each of those must be in `0..num_blocks`.
+        /// tokens (for [`partial`], those holding keys of its `key_range`) are read, and each
+        /// of those must be in `0..num_blocks`; the others may hold anything (e.g. −1).
         block_table: &'a Tensor<i32>,
         /// Tokens cached per sequence, `(B,)`.
         cache_seqlens: &'a Tensor<i32>,
@@ -448,6 +449,12 @@ fn plan<T: Element>(
             format!("cache_seqlens[{i}] = {} is negative", lens[i]),
         ));
     }
+    if key_range.start > key_range.end {
+        return Err(invalid(
+            func,
+            format!("key_range {key_range:?} is reversed; use lo <= hi"),
+        ));
+    }
     let rows_per_slot = ks[1];
     let mut max_blocks = 1;
     match table {
@@ -483,17 +490,21 @@ fn plan<T: Element>(
             }
             max_blocks = ts[1];
             let entries = t.to_vec();
+            // Only the pages holding keys of `key_range` are read (all of them for a whole
+            // step); a shard's table may leave the others unset.
             for (i, &n) in lens.iter().enumerate() {
-                let pages = (n as usize).div_ceil(rows_per_slot);
+                let end = (n as usize).min(key_range.end);
+                let first = key_range.start / rows_per_slot;
+                let pages = end.div_ceil(rows_per_slot);
                 if pages > max_blocks {
                     return Err(invalid(
                         func,
                         format!(
-                            "sequence {i} has {n} cached tokens = {pages} pages of {rows_per_slot}, but block_table rows have only {max_blocks} entries"
+                            "sequence {i} reads cached tokens up to {end} = {pages} pages of {rows_per_slot}, but block_table rows have only {max_blocks} entries"
                         ),
                     ));
                 }
-                for p in 0..pages {
+                for p in first..pages {
                     let blk = entries[i * max_blocks + p];
                     if blk < 0 || blk as usize >= ks[0] {
                         return Err(invalid(
@@ -521,12 +532,6 @@ fn plan<T: Element>(
                 "B * Hk = {} exceeds the grid limit of 65535 programs",
                 b * hk
             ),
-        ));
-    }
-    if key_range.start > key_range.end {
-        return Err(invalid(
-            func,
-            format!("key_range {key_range:?} is reversed; use lo <= hi"),
         ));
     }
     let max_len = lens.iter().copied().max().unwrap_or(0) as usize;

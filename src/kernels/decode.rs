@@ -1065,6 +1065,13 @@ mod tests {
             decode::attention(&dev, &q, &paged(&neg), &dp),
             "block_table[1][0] = -2",
         );
+        // A shard reads only the pages holding its keys: sequence 1 (3 tokens) has none in
+        // 4..8, so its bad entry is never read; 0..4 reads it.
+        assert!(decode::partial(&dev, &q, &paged(&neg), &dp, 4..8).is_ok());
+        e(
+            decode::partial(&dev, &q, &paged(&neg), &dp, 0..4),
+            "block_table[1][0] = -2",
+        );
         let short = dev.tensor(&[0i32, 1], [2, 1]).unwrap();
         e(
             decode::attention(&dev, &q, &paged(&short), &dp),
