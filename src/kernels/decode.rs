@@ -10,10 +10,12 @@
 //!   takes the `G·Sq` query rows that share a KV head (row `r` is query token `r / G` of query
 //!   head `kh·G + r % G`, the flash-decoding GQA packing, so a decode step with `Sq = 1`
 //!   still fills a `BLOCK_M`-row tile), one KV head and one key range, and runs the online
-//!   softmax over `BLOCK_N`-key tiles with `dot` for `q·kᵀ` and `p·v`. Its key range is split
-//!   `p` of `[0, Sk_b)` cut as the reference's `split_ranges` does (`ceil(Sk_b / num_splits)`
-//!   keys each), intersected with a caller's absolute `[range_lo, range_hi)` (one offloaded
-//!   shard) and with the keys a sliding window can reach, so masked tiles are skipped. Keys
+//!   softmax over `BLOCK_N`-key tiles with `dot` for `q·kᵀ` and `p·v`. The keys a program may
+//!   need are `[0, Sk_b)` intersected with a caller's absolute `[range_lo, range_hi)` (one
+//!   offloaded shard) and with what the sliding window can reach (so masked-out keys cost
+//!   nothing and the splits stay balanced under a window); program `p` takes split `p` of
+//!   them, `ceil(len / num_splits)` keys each (without a window or shard these are the
+//!   reference's `split_ranges`, some empty when `num_splits > len`). Keys
 //!   are gathered through the page table when `paged` (any page size, `row = table[b][j /
 //!   page]·page + j % page`) or read at `row = b·S_max + j` when contiguous; cache offsets are
 //!   i64. Scores follow `attention_ref`: `s = scale·q·k`, softcap `c·tanh(s/c)`, `ALiBi`
@@ -87,18 +89,21 @@ macro_rules! decode_kernels {
             // Absolute position of each query row (bottom-right aligned).
             let qpos = qi + sk - sq;
 
-            // This program's key range: split `split` of [0, sk), the caller's shard and
-            // what the window can reach.
-            let chunk = (sk + num_splits - 1) / num_splits;
-            let mut lo = maximum(minimum(split * chunk, sk), range_lo);
-            let mut hi = minimum(minimum(split * chunk + chunk, sk), range_hi);
+            // The keys any row can attend to: [0, sk) within the caller's shard and what the
+            // window reaches (rows sit at sk - sq ..= sk - 1); this program takes split
+            // `split` of them, ceil(len / num_splits) keys each.
+            let mut a = minimum(range_lo, sk);
+            let mut z = minimum(range_hi, sk);
             if left >= 0 {
-                lo = maximum(lo, sk - sq - left);
+                a = maximum(a, sk - sq - left);
             }
             if right >= 0 {
-                hi = minimum(hi, sk + right);
+                z = minimum(z, sk + right);
             }
-            hi = maximum(hi, lo);
+            z = maximum(z, a);
+            let chunk = (z - a + num_splits - 1) / num_splits;
+            let lo = minimum(a + split * chunk, z);
+            let hi = minimum(lo + chunk, z);
 
             let dcols = arange::<BLOCK_D>();
             let q_off = ((b * sq + qi) * hq + head) * d;
@@ -602,9 +607,45 @@ mod tests {
     }
 
     #[test]
-    fn split_partials_match_split_kv_reference() {
-        // The split kernel's own partials, before the merge, against the reference's
-        // flash-decoding ranges (ceil(Sk / num_splits) keys each, trailing ones empty).
+    fn head_dims_64_96_128_256_and_mla_like_dv() {
+        let dev = Device::cpu();
+        let mut rng = SmallRng::seed_from_u64(15);
+        for (d, dv) in [
+            (64usize, 64usize),
+            (96, 96),
+            (128, 128),
+            (256, 256),
+            (96, 64),
+        ] {
+            let pr = problem::<f16>(&mut rng, 1, 2, 4, 1, d, dv, &[40]);
+            let dp = pr.upload(&dev);
+            let cache = KvCache::Contiguous {
+                k: &dp.k,
+                v: &dp.v,
+                cache_seqlens: &dp.lens,
+            };
+            let params = DecodeParams {
+                causal: true,
+                ..DecodeParams::default()
+            };
+            let want = pr.reference(&opts_of(&params, None));
+            for splits in [1usize, 3] {
+                let p = DecodeParams {
+                    num_splits: splits,
+                    ..params
+                };
+                let (o, lse) = decode::attention(&dev, &dp.q, &cache, &p).unwrap();
+                let what = format!("d {d} dv {dv} splits {splits}");
+                assert_close(&format!("{what} o"), &o.to_vec(), &want.0, 4e-3);
+                assert_close(&format!("{what} lse"), &lse.to_vec(), &want.1, 2e-5);
+            }
+        }
+    }
+
+    #[test]
+    fn partials_over_split_ranges_match_split_kv_reference() {
+        // `partial` over each flash-decoding range of sequence 0 (13 keys cut 5 ways:
+        // 3, 3, 3, 3, 1) equals the reference's split-KV partials of that sequence.
         let dev = Device::cpu();
         let mut rng = SmallRng::seed_from_u64(14);
         let pr = problem::<f32>(&mut rng, 2, 2, 4, 2, 16, 16, &[13, 3]);
@@ -629,15 +670,12 @@ mod tests {
             5,
         )
         .unwrap();
-        // Shard p of a 5-way split of each sequence is `partial` over its range when all
-        // sequences share the range; here check sequence-independent ranges via the sum.
         for (p, (wo, wl)) in want.iter().enumerate() {
-            // Rebuild the per-sequence range [p*chunk, (p+1)*chunk) for sequence 0 only.
             let chunk = 13usize.div_ceil(5);
             let range = (p * chunk).min(13)..((p + 1) * chunk).min(13);
             let (o, lse) = decode::partial(&dev, &dp.q, &cache, &params, range.clone()).unwrap();
             let (o, lse) = (o.to_vec(), lse.to_vec());
-            // Sequence 0: identical partials.
+            // Sequence 0's (Sq, Hq, dv) outputs and (Hq, Sq) LSEs.
             let n0 = 2 * 4 * 16;
             let w0 = RefTensor::new(&[n0], wo.data()[..n0].to_vec()).unwrap();
             assert_close(&format!("split {p} o"), &o[..n0], &w0, 2e-5);
