@@ -551,11 +551,13 @@ mod tests {
         // (B, Sq, Hq, Hk, d, dv, lens): GQA, MQA, MHA, Sq > 1, a 1-token and an empty sequence,
         // Sq > Sk (fully masked causal rows), non-power-of-two head dims.
         type Shape = (usize, usize, usize, usize, usize, usize, &'static [usize]);
-        let shapes: [Shape; 4] = [
+        let shapes: [Shape; 5] = [
             (2, 1, 4, 2, 16, 16, &[37, 1]),
             (3, 3, 4, 1, 24, 24, &[20, 2, 0]),
             (1, 2, 2, 2, 32, 20, &[45]),
             (2, 4, 6, 3, 16, 16, &[9, 33]),
+            // G·Sq = 24 rows: two BLOCK_M row blocks per KV head.
+            (1, 3, 8, 1, 16, 16, &[30]),
         ];
         for (si, &(b, sq, hq, hk, d, dv, lens)) in shapes.iter().enumerate() {
             let pr = problem::<T>(&mut rng, b, sq, hq, hk, d, dv, lens);
