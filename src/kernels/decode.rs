@@ -32,8 +32,10 @@
 //!   stacked buffer the merge reads, so that `crate::decode::merge` takes any number of
 //!   separately produced shards (from other devices, say) without host round trips.
 //!
-//! Block sizes are const generics: `BLOCK_M = 16`, `BLOCK_N = 32` and `BLOCK_D` the next power
-//! of two ≥ max(d, dv, 16), chosen at launch by [`crate::decode`].
+//! Block sizes are const generics: `BLOCK_M = 16`, `BLOCK_N` 32 or 64 and `BLOCK_D` the next
+//! power of two ≥ max(d, dv, 16) up to 512, chosen at launch by [`crate::decode`]; every
+//! combination it launches is a declared configuration, so each is compiled and checked when
+//! the crate builds.
 
 use crate::tile_kernel;
 
@@ -42,10 +44,13 @@ macro_rules! decode_kernels {
         /// Split-KV decode attention for one element type: partial `(o, lse)` of one key range
         /// per program (see the module doc for the grid, layouts and masking).
         #[tile_kernel(configs = [
-                                    (BLOCK_M = 16, BLOCK_N = 32, BLOCK_D = 16),
-                                    (BLOCK_M = 16, BLOCK_N = 32, BLOCK_D = 64),
-                                    (BLOCK_M = 16, BLOCK_N = 64, BLOCK_D = 128, num_warps = 4),
-                                ])]
+                            (BLOCK_M = 16, BLOCK_N = 32, BLOCK_D = 16),
+                            (BLOCK_M = 16, BLOCK_N = 32, BLOCK_D = 32),
+                            (BLOCK_M = 16, BLOCK_N = 32, BLOCK_D = 64),
+                            (BLOCK_M = 16, BLOCK_N = 64, BLOCK_D = 128, num_warps = 4),
+                            (BLOCK_M = 16, BLOCK_N = 64, BLOCK_D = 256, num_warps = 8),
+                            (BLOCK_M = 16, BLOCK_N = 32, BLOCK_D = 512, num_warps = 8),
+                        ])]
         pub fn $split<const BLOCK_M: usize, const BLOCK_N: usize, const BLOCK_D: usize>(
             q: Ptr<$t>,
             k: Ptr<$t>,
@@ -191,7 +196,14 @@ macro_rules! decode_kernels {
 
         /// Exact log-sum-exp merge of `nparts` stacked f32 partials `(P, B, Sq, H, dv)` /
         /// `(P, B, H, Sq)` into `o (B, Sq, H, dv)` of the element type and `lse (B, H, Sq)`.
-        #[tile_kernel(configs = [(BLOCK_R = 16, BLOCK_D = 16), (BLOCK_R = 16, BLOCK_D = 128)])]
+        #[tile_kernel(configs = [
+                            (BLOCK_R = 16, BLOCK_D = 16),
+                            (BLOCK_R = 16, BLOCK_D = 32),
+                            (BLOCK_R = 16, BLOCK_D = 64),
+                            (BLOCK_R = 16, BLOCK_D = 128),
+                            (BLOCK_R = 16, BLOCK_D = 256),
+                            (BLOCK_R = 16, BLOCK_D = 512),
+                        ])]
         pub fn $merge<const BLOCK_R: usize, const BLOCK_D: usize>(
             o_parts: Ptr<f32>,
             lse_parts: Ptr<f32>,
@@ -609,7 +621,7 @@ mod tests {
     }
 
     #[test]
-    fn head_dims_64_96_128_256_and_mla_like_dv() {
+    fn head_dims_64_to_512_and_dv_unlike_d() {
         let dev = Device::cpu();
         let mut rng = SmallRng::seed_from_u64(15);
         for (d, dv) in [
