@@ -489,6 +489,14 @@ fn plan<T: Element>(
                 ));
             }
             max_blocks = ts[1];
+            if t.len() > I32_LIMIT {
+                return Err(invalid(
+                    func,
+                    format!(
+                        "block_table {ts:?} has more than 2^31 entries, beyond the kernels' 32-bit indices"
+                    ),
+                ));
+            }
             let entries = t.to_vec();
             // Only the pages holding keys of `key_range` are read (all of them for a whole
             // step); a shard's table may leave the others unset.

@@ -44,13 +44,13 @@ macro_rules! decode_kernels {
         /// Split-KV decode attention for one element type: partial `(o, lse)` of one key range
         /// per program (see the module doc for the grid, layouts and masking).
         #[tile_kernel(configs = [
-                            (BLOCK_M = 16, BLOCK_N = 32, BLOCK_D = 16),
-                            (BLOCK_M = 16, BLOCK_N = 32, BLOCK_D = 32),
-                            (BLOCK_M = 16, BLOCK_N = 32, BLOCK_D = 64),
-                            (BLOCK_M = 16, BLOCK_N = 64, BLOCK_D = 128, num_warps = 4),
-                            (BLOCK_M = 16, BLOCK_N = 64, BLOCK_D = 256, num_warps = 8),
-                            (BLOCK_M = 16, BLOCK_N = 32, BLOCK_D = 512, num_warps = 8),
-                        ])]
+                                    (BLOCK_M = 16, BLOCK_N = 32, BLOCK_D = 16),
+                                    (BLOCK_M = 16, BLOCK_N = 32, BLOCK_D = 32),
+                                    (BLOCK_M = 16, BLOCK_N = 32, BLOCK_D = 64),
+                                    (BLOCK_M = 16, BLOCK_N = 64, BLOCK_D = 128, num_warps = 4),
+                                    (BLOCK_M = 16, BLOCK_N = 64, BLOCK_D = 256, num_warps = 8),
+                                    (BLOCK_M = 16, BLOCK_N = 32, BLOCK_D = 512, num_warps = 8),
+                                ])]
         pub fn $split<const BLOCK_M: usize, const BLOCK_N: usize, const BLOCK_D: usize>(
             q: Ptr<$t>,
             k: Ptr<$t>,
@@ -197,13 +197,13 @@ macro_rules! decode_kernels {
         /// Exact log-sum-exp merge of `nparts` stacked f32 partials `(P, B, Sq, H, dv)` /
         /// `(P, B, H, Sq)` into `o (B, Sq, H, dv)` of the element type and `lse (B, H, Sq)`.
         #[tile_kernel(configs = [
-                            (BLOCK_R = 16, BLOCK_D = 16),
-                            (BLOCK_R = 16, BLOCK_D = 32),
-                            (BLOCK_R = 16, BLOCK_D = 64),
-                            (BLOCK_R = 16, BLOCK_D = 128),
-                            (BLOCK_R = 16, BLOCK_D = 256),
-                            (BLOCK_R = 16, BLOCK_D = 512),
-                        ])]
+                                    (BLOCK_R = 16, BLOCK_D = 16),
+                                    (BLOCK_R = 16, BLOCK_D = 32),
+                                    (BLOCK_R = 16, BLOCK_D = 64),
+                                    (BLOCK_R = 16, BLOCK_D = 128),
+                                    (BLOCK_R = 16, BLOCK_D = 256),
+                                    (BLOCK_R = 16, BLOCK_D = 512),
+                                ])]
         pub fn $merge<const BLOCK_R: usize, const BLOCK_D: usize>(
             o_parts: Ptr<f32>,
             lse_parts: Ptr<f32>,
