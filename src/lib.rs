@@ -39,6 +39,7 @@ pub use tilefuse_macros::{tile_fn, tile_kernel};
 pub use tilefuse_runtime::{Device, DeviceKind, Element, Error, Grid, Result, Tensor};
 
 pub mod graph;
+pub mod decode;
 pub mod kernels;
 pub mod reference;
 

@@ -3,3 +3,4 @@
 
 pub mod basic;
 pub mod graph;
+pub mod decode;
