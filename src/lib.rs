@@ -40,6 +40,7 @@ pub use tilefuse_runtime::{Device, DeviceKind, Element, Error, Grid, Result, Ten
 
 pub mod kernels;
 pub mod reference;
+pub mod tssa;
 
 /// The compiler: IR, frontend, passes and interpreter, for tools and tests.
 pub use tilefuse_codegen as codegen;
