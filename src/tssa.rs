@@ -86,41 +86,23 @@ impl Widened<'_> {
 
 /// Widens `t` to f32 on `dev` (a no-op view for f32).
 fn widen<'a, T: Input>(dev: &Device, t: &'a Tensor<T>) -> Result<Widened<'a>> {
-    use crate::codegen::ir::ScalarType;
     const BLOCK: usize = 1024;
+    let any: &dyn std::any::Any = t;
+    if let Some(f) = any.downcast_ref::<Tensor<f32>>() {
+        return Ok(Widened::Borrowed(f));
+    }
     let n = t.len();
     let grid = Grid::x(n.div_ceil(BLOCK).max(1));
     let mut out = dev.zeros::<f32>(t.shape().to_vec())?;
-    match T::DTYPE {
-        ScalarType::F32 => {
-            // T is f32 here, so the tensor is a Tensor<f32>: borrow it as such.
-            let any: &dyn std::any::Any = t;
-            return match any.downcast_ref::<Tensor<f32>>() {
-                Some(f) => Ok(Widened::Borrowed(f)),
-                None => Err(Error::Invalid(
-                    "tssa: internal error: an f32 input is not a Tensor<f32>".to_string(),
-                )),
-            };
-        }
-        ScalarType::F16 => {
-            let any: &dyn std::any::Any = t;
-            let Some(x) = any.downcast_ref::<Tensor<f16>>() else {
-                return Err(Error::Invalid(
-                    "tssa: internal error: an f16 input is not a Tensor<f16>".to_string(),
-                ));
-            };
-            k::tssa_widen_f16::launch(dev, grid, (x, &mut out, n as i64, BLOCK))?;
-        }
-        _ => {
-            let any: &dyn std::any::Any = t;
-            let Some(x) = any.downcast_ref::<Tensor<bf16>>() else {
-                return Err(Error::Invalid(format!(
-                    "tssa: inputs are f32, f16 or bf16, not {}",
-                    T::DTYPE
-                )));
-            };
-            k::tssa_widen_bf16::launch(dev, grid, (x, &mut out, n as i64, BLOCK))?;
-        }
+    if let Some(x) = any.downcast_ref::<Tensor<f16>>() {
+        k::tssa_widen_f16::launch(dev, grid, (x, &mut out, n as i64, BLOCK))?;
+    } else if let Some(x) = any.downcast_ref::<Tensor<bf16>>() {
+        k::tssa_widen_bf16::launch(dev, grid, (x, &mut out, n as i64, BLOCK))?;
+    } else {
+        return Err(Error::Invalid(format!(
+            "tssa: inputs are f32, f16 or bf16, not {}",
+            T::DTYPE
+        )));
     }
     Ok(Widened::Owned(out))
 }
