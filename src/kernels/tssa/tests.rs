@@ -630,3 +630,108 @@ fn bad_inputs_are_invalid_before_any_launch() {
     assert_eq!((st.sums(), st.position()), before);
     expect_invalid(DecodeState::new(&dev, 1, 0, 3), &["empty"]);
 }
+
+/// The causal clamp path: a column that is zero for its first tokens (prefix sum of w² = 0,
+/// below the `1e-12` clamp), one that is tiny (w² ≈ 1e-16, still below it after several
+/// tokens) and one that is zero throughout, forward and backward against the reference.
+#[test]
+fn causal_clamp_path_matches_reference() {
+    let dev = Device::cpu();
+    let mut rng = SmallRng::seed_from_u64(112);
+    let (b, h, n, d) = (1, 2, 14, 4);
+    let shape = [b, h, n, d];
+    let mut w = randn(&mut rng, b * h * n * d, 1.0);
+    for t in 0..n {
+        if t < 5 {
+            w[t * d + 1] = 0.0; // head 0, column 1: zero for 5 tokens
+        }
+        w[t * d + 3] = 1e-8 * (1.0 + t as f32); // head 0, column 3: tiny
+        w[(n + t) * d + 2] = 0.0; // head 1, column 2: zero
+    }
+    let g = randn(&mut rng, w.len(), 1.0);
+    let temp = [0.8f32, 1.4];
+    let bs = 16;
+    let bias = randn(&mut rng, h * bs, 0.1);
+    let p = Params {
+        block_tokens: Some(4),
+    };
+    let (tw, tt, tb) = (
+        dev.tensor(&w, shape).unwrap(),
+        dev.tensor(&temp, [h]).unwrap(),
+        dev.tensor(&bias, [h, bs]).unwrap(),
+    );
+    let (rw, rt, rb) = (to_ref(&w, &shape), as_f64(&temp), to_ref(&bias, &[h, bs]));
+    let y = tssa::causal_forward(&dev, &tw, &tt, &tb, &p).unwrap();
+    let want = r::causal_tssa_core(&rw, &rt, &rb).unwrap();
+    assert_close(&y.to_vec(), want.data(), 2e-6, "causal forward");
+    let (dw, dtemp, dbias) =
+        tssa::causal_backward(&dev, &tw, &tt, &tb, &dev.tensor(&g, shape).unwrap(), &p).unwrap();
+    let (rdw, rdtemp, rdbias) =
+        r::causal_tssa_core_backward(&to_ref(&g, &shape), &rw, &rt, &rb).unwrap();
+    // The tiny column's gradient is huge (∝ 1/w); compare it relative to its own scale.
+    let (dw, rdw) = (dw.to_vec(), rdw.data().to_vec());
+    let tiny: Vec<usize> = (0..n).map(|t| t * d + 3).collect();
+    let pick = |v: &[f32], idx: &[usize]| -> Vec<f32> { idx.iter().map(|&i| v[i]).collect() };
+    let pick64 = |v: &[f64], idx: &[usize]| -> Vec<f64> { idx.iter().map(|&i| v[i]).collect() };
+    assert_close(
+        &pick(&dw, &tiny),
+        &pick64(&rdw, &tiny),
+        2e-5,
+        "dw (tiny column)",
+    );
+    let rest: Vec<usize> = (0..w.len()).filter(|i| !tiny.contains(i)).collect();
+    assert_close(&pick(&dw, &rest), &pick64(&rdw, &rest), 2e-5, "dw");
+    assert_close(&dtemp.to_vec(), &rdtemp, 2e-5, "dtemp");
+    assert_close(&dbias.to_vec(), rdbias.data(), 2e-5, "dbias");
+}
+
+/// A few hundred tokens with block sizes from 1 to larger than the sequence: every form
+/// against the reference.
+#[test]
+fn longer_sequences_and_every_block_size() {
+    let dev = Device::cpu();
+    let mut rng = SmallRng::seed_from_u64(113);
+    let (b, h, n, d) = (1, 3, 300, 8);
+    let shape = [b, h, n, d];
+    let w = randn(&mut rng, b * h * n * d, 1.0);
+    let g = randn(&mut rng, w.len(), 1.0);
+    let temp = temps(&mut rng, h);
+    let bs = 320;
+    let bias = randn(&mut rng, h * bs, 0.05);
+    let (tw, tg, tt, tb) = (
+        dev.tensor(&w, shape).unwrap(),
+        dev.tensor(&g, shape).unwrap(),
+        dev.tensor(&temp, [h]).unwrap(),
+        dev.tensor(&bias, [h, bs]).unwrap(),
+    );
+    let (rw, rg, rt, rb) = (
+        to_ref(&w, &shape),
+        to_ref(&g, &shape),
+        as_f64(&temp),
+        to_ref(&bias, &[h, bs]),
+    );
+    let (want, cache) = r::tssa_core(&rw, &rt).unwrap();
+    let (rdw, rdtemp) = r::tssa_core_backward(&rg, &cache).unwrap();
+    let cwant = r::causal_tssa_core(&rw, &rt, &rb).unwrap();
+    let (crdw, crdtemp, crdbias) = r::causal_tssa_core_backward(&rg, &rw, &rt, &rb).unwrap();
+    for block in [Some(1), Some(32), Some(512), None] {
+        let p = Params {
+            block_tokens: block,
+        };
+        let tag = |what: &str| format!("{what}, block {block:?}");
+        let out = tssa::forward(&dev, &tw, &tt, &p).unwrap();
+        assert_close(&out.to_vec(), want.data(), 2e-6, &tag("forward"));
+        let y = tssa::causal_forward(&dev, &tw, &tt, &tb, &p).unwrap();
+        assert_close(&y.to_vec(), cwant.data(), 2e-6, &tag("causal forward"));
+        if block == Some(1) {
+            continue; // the backward at block 1 adds nothing the others do not cover
+        }
+        let (dw, dtemp) = tssa::backward(&dev, &tw, &tt, &tg, &p).unwrap();
+        assert_close(&dw.to_vec(), rdw.data(), 2e-5, &tag("dw"));
+        assert_close(&dtemp.to_vec(), &rdtemp, 2e-5, &tag("dtemp"));
+        let (dw, dtemp, dbias) = tssa::causal_backward(&dev, &tw, &tt, &tb, &tg, &p).unwrap();
+        assert_close(&dw.to_vec(), crdw.data(), 2e-5, &tag("causal dw"));
+        assert_close(&dtemp.to_vec(), &crdtemp, 2e-5, &tag("causal dtemp"));
+        assert_close(&dbias.to_vec(), crdbias.data(), 2e-5, &tag("causal dbias"));
+    }
+}
