@@ -22,13 +22,22 @@
 //! `tilefuse::reference::tssa`. Per-`(b, h)` base offsets are computed in i64; offsets inside a
 //! batch element (`H·N·D`) must fit in i32, which [`crate::tssa`] checks. The block sizes are
 //! `#[constexpr]` parameters chosen per launch: `BD`/`BH` the next power of two of the head dim
-//! and head count, `BN` the token block.
+//! and head count, `BN` the token block. The declared configurations are the `ToST` shapes
+//! (head dim 48 or 64 → `BD = 64`, 12 to 20 heads → `BH = 16` or 32, `BN = 64`, the block
+//! [`crate::tssa`] picks for them) and a wide-head one; each is specialized and checked when the
+//! crate compiles.
+//!
+//! GPU notes: [`tssa_pi`] and [`tssa_bwd_gs`] recompute the `[BH, BN]` softmax over heads in
+//! each of the `H` programs of a token block (`O(H²·N)` exponentials, against `O(H·N·D)` for
+//! everything else; cheaper than another launch for `H ≤ D`); the block partials make every
+//! reduction deterministic; the scans over blocks ([`tssa_scan`]) are sequential over the
+//! `N / BN` blocks of a row, tiny next to the token kernels.
 
 use crate::tile_kernel;
 
 /// `out[r, c] = Σ_k part[r, k, c]` for `part (R, nblk, m)`, summed in block order.
 /// Grid `(cdiv(m, BM), R)`.
-#[tile_kernel]
+#[tile_kernel(configs = [(BM = 64), (BM = 256)])]
 pub fn tssa_combine(part: Ptr<f32>, out: Ptr<f32>, nblk: i32, m: i32, #[constexpr] BM: usize) {
     let r = program_id(1).cast::<i64>();
     let cols = program_id(0) * BM + arange::<BM>();
@@ -46,7 +55,7 @@ pub fn tssa_combine(part: Ptr<f32>, out: Ptr<f32>, nblk: i32, m: i32, #[constexp
 /// ("before" in increasing `k`, or decreasing with `REVERSE`), for `part (R, nblk, m)`. With
 /// `STATE` the running sum starts from `state (R, m)` and the total is written back to it;
 /// without, it starts from 0 and `state` is not touched. Grid `(cdiv(m, BM), R)`.
-#[tile_kernel]
+#[tile_kernel(configs = [(BM = 64, REVERSE = false, STATE = true), (BM = 256, REVERSE = true, STATE = false)])]
 pub fn tssa_scan(
     part: Ptr<f32>,
     carry: Ptr<f32>,
@@ -81,7 +90,7 @@ pub fn tssa_scan(
 }
 
 /// Widens f16 to f32 (`n` elements), one block of `BLOCK` per program.
-#[tile_kernel]
+#[tile_kernel(configs = [(BLOCK = 1024)])]
 pub fn tssa_widen_f16(x: Ptr<f16>, y: Ptr<f32>, n: i64, #[constexpr] BLOCK: usize) {
     let base = program_id(0).cast::<i64>() * BLOCK.cast::<i64>();
     let offs = arange::<BLOCK>();
@@ -94,7 +103,7 @@ pub fn tssa_widen_f16(x: Ptr<f16>, y: Ptr<f32>, n: i64, #[constexpr] BLOCK: usiz
 }
 
 /// Widens bf16 to f32 (`n` elements), one block of `BLOCK` per program.
-#[tile_kernel]
+#[tile_kernel(configs = [(BLOCK = 1024)])]
 pub fn tssa_widen_bf16(x: Ptr<bf16>, y: Ptr<f32>, n: i64, #[constexpr] BLOCK: usize) {
     let base = program_id(0).cast::<i64>() * BLOCK.cast::<i64>();
     let offs = arange::<BLOCK>();
@@ -109,7 +118,7 @@ pub fn tssa_widen_bf16(x: Ptr<bf16>, y: Ptr<f32>, n: i64, #[constexpr] BLOCK: us
 /// Per-block column sums of squares: `part[bh, blk, j] = Σ_{i in blk} w[bh, i, j]²` for
 /// `w (B·H, n, d)`, `part (B·H, nblk, d)`. Phase A of both forms (non-causal: the column norms
 /// over tokens; causal: the block totals of the `Σ w²` scan). Grid `(nblk, B·H)`.
-#[tile_kernel]
+#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256)])]
 pub fn tssa_colsq(
     w: Ptr<f32>,
     part: Ptr<f32>,
@@ -138,7 +147,7 @@ pub fn tssa_colsq(
 
 /// Non-causal token scores: `s[bh, i] = Σ_j (w[bh, i, j] / c_j)²` with
 /// `c_j = max(√c2[bh, j], 1e-12)` (`F.normalize(w, dim=-2)`). Grid `(nblk, B·H)`.
-#[tile_kernel]
+#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256)])]
 pub fn tssa_scores(
     w: Ptr<f32>,
     c2: Ptr<f32>,
@@ -170,7 +179,7 @@ pub fn tssa_scores(
 /// the `h` heads (the scores `s` of all heads of the token block are loaded as a `[BH, BN]`
 /// tile), stored for this program's head; then `part[bh, blk, j] = Σ_i Π_i w_ij²` for
 /// `j < d` and `part[bh, blk, d] = Σ_i Π_i` (`part (B·H, nblk, d + 1)`). Grid `(nblk, B·H)`.
-#[tile_kernel]
+#[tile_kernel(configs = [(BH = 16, BN = 64, BD = 64), (BH = 32, BN = 64, BD = 64)])]
 pub fn tssa_pi(
     w: Ptr<f32>,
     s: Ptr<f32>,
@@ -230,7 +239,7 @@ pub fn tssa_pi(
 /// Non-causal output: `out_ij = −w_ij·Π_i·a_j` with `a_j = 1/(1 + dots_j)`,
 /// `dots_j = stat[bh, j] / (stat[bh, d] + 1e-8)` (`stat (B·H, d + 1)` = `[Σ Π w², Σ Π]`).
 /// Grid `(nblk, B·H)`.
-#[tile_kernel]
+#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256)])]
 pub fn tssa_out(
     w: Ptr<f32>,
     pi: Ptr<f32>,
@@ -269,7 +278,7 @@ pub fn tssa_out(
 
 /// Non-causal backward, partials of `Σ_i G_ij w_ij Π_i` (`gdots_j / a_j²`):
 /// `part (B·H, nblk, d)`. Grid `(nblk, B·H)`.
-#[tile_kernel]
+#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256)])]
 pub fn tssa_bwd_gdots(
     w: Ptr<f32>,
     g: Ptr<f32>,
@@ -299,7 +308,7 @@ pub fn tssa_bwd_gdots(
 
 /// Non-causal backward, `gΠ_i = −Σ_j G_ij w_ij a_j + (1/S) Σ_j gdots_j (w_ij² − dots_j)` with
 /// `gdots_j = a_j² gd[bh, j]`, `S = ΣΠ + 1e-8`. Grid `(nblk, B·H)`.
-#[tile_kernel]
+#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256)])]
 pub fn tssa_bwd_gpi(
     w: Ptr<f32>,
     g: Ptr<f32>,
@@ -339,7 +348,7 @@ pub fn tssa_bwd_gpi(
 /// `part[bh, blk, j] = Σ_i gs_i w_ij²` (non-causal, `CAUSAL = false`) or, for the causal form,
 /// `Σ_i gC_ij` with `gC = −gs·w²/C²` where the prefix sum `C` of `w²` (block carry `carry_s`)
 /// is at least `1e-12` (zero where the clamp binds). Grid `(nblk, B·H)`.
-#[tile_kernel]
+#[tile_kernel(configs = [(BH = 16, BN = 64, BD = 64, CAUSAL = false), (BH = 32, BN = 64, BD = 64, CAUSAL = true)])]
 pub fn tssa_bwd_gs(
     w: Ptr<f32>,
     s: Ptr<f32>,
@@ -410,7 +419,7 @@ pub fn tssa_bwd_gs(
 /// Non-causal backward, `dw`: `−G Π a + 2 w Π gdots / S` plus the normalisation term
 /// `2 w gs / c² − 2 w T / c⁴` (`T_j = Σ_i gs_i w_ij²`, `tsum (B·H, d)`), or `2 w gs / 1e-24`
 /// alone for a column whose norm is below the `1e-12` clamp. Grid `(nblk, B·H)`.
-#[tile_kernel]
+#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256)])]
 pub fn tssa_bwd_dw(
     w: Ptr<f32>,
     g: Ptr<f32>,
@@ -459,7 +468,7 @@ pub fn tssa_bwd_dw(
 /// Causal scores: `u[bh, t] = Σ_{j<d} (w_tj² / max(C_tj, 1e-12) + bias[h, t0 + t])` with the
 /// prefix sum `C = cumsum(w², t) + carry_s` (block carry `(B·H, nblk, d)`); `bias (H, bs)`.
 /// Grid `(nblk, B·H)`.
-#[tile_kernel]
+#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256)])]
 pub fn tssa_causal_u(
     w: Ptr<f32>,
     carry_s: Ptr<f32>,
@@ -506,7 +515,7 @@ pub fn tssa_causal_u(
 /// Causal output: `y_t = −w_t Π_t / (1 + R_t / Q_t)` with `R = cumsum(Π w²) + carry`,
 /// `Q = cumsum(Π) + carry + 1e-8` (block carry `carry_rp (B·H, nblk, d + 1)`).
 /// Grid `(nblk, B·H)`.
-#[tile_kernel]
+#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256)])]
 pub fn tssa_causal_out(
     w: Ptr<f32>,
     pi: Ptr<f32>,
@@ -540,7 +549,7 @@ pub fn tssa_causal_out(
 /// Causal backward, block totals of `gR = gdots / Q` (`j < d`) and
 /// `gQ = −Σ_j gdots R / Q²` (column `d`), `gdots = a² G w Π`: `part (B·H, nblk, d + 1)`.
 /// Grid `(nblk, B·H)`.
-#[tile_kernel]
+#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256)])]
 pub fn tssa_causal_bwd_grq(
     w: Ptr<f32>,
     g: Ptr<f32>,
@@ -580,7 +589,7 @@ pub fn tssa_causal_bwd_grq(
 /// Causal backward, `gΠ = −Σ_j G w a + Σ_j suffix(gR) w² + suffix(gQ)` (in-block
 /// `cumsum_rev` plus the reverse block carry `carry_g (B·H, nblk, d + 1)`), stored; and the
 /// first part of `dw`: `−G Π a + 2 w suffix(gR) Π`. Grid `(nblk, B·H)`.
-#[tile_kernel]
+#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256)])]
 pub fn tssa_causal_bwd_gpi(
     w: Ptr<f32>,
     g: Ptr<f32>,
@@ -627,7 +636,7 @@ pub fn tssa_causal_bwd_gpi(
 /// Causal backward, the rest of `dw`: `dw += 2 w (gu / C + suffix(gC))` with
 /// `gC = −gu w² / C²` where the prefix sum is at least `1e-12` (in-block `cumsum_rev` plus the
 /// reverse block carry `carry_c (B·H, nblk, d)`). Grid `(nblk, B·H)`.
-#[tile_kernel]
+#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256)])]
 pub fn tssa_causal_bwd_dw(
     w: Ptr<f32>,
     gu: Ptr<f32>,
@@ -664,7 +673,7 @@ pub fn tssa_causal_bwd_dw(
 
 /// Causal backward, `dbias[h, t0 + t] = D Σ_b gu[b, h, t]` for `gu (B, H, n)`, `dbias (H, bs)`.
 /// Grid `(nblk, H)`.
-#[tile_kernel]
+#[tile_kernel(configs = [(BN = 64)])]
 pub fn tssa_causal_bwd_bias(
     gu: Ptr<f32>,
     dbias: Ptr<f32>,
@@ -697,7 +706,7 @@ pub fn tssa_causal_bwd_bias(
 /// `u = Σ_j (w²/max(S₂, 1e-12) + bias[h, pos])`; `Π = softmax_h(temp_h u)`; `R += Π w²`;
 /// `P += Π`; `y = −w Π / (1 + R/(P + 1e-8))`. State `s2 (B, H, d)`, `rp (B, H, d + 1)`
 /// (`[R, P]`), updated in place.
-#[tile_kernel]
+#[tile_kernel(configs = [(BH = 16, BD = 64), (BH = 32, BD = 64)])]
 pub fn tssa_decode_step(
     w: Ptr<f32>,
     s2: Ptr<f32>,
