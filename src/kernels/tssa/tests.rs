@@ -735,3 +735,79 @@ fn longer_sequences_and_every_block_size() {
         assert_close(&dbias.to_vec(), crdbias.data(), 2e-5, &tag("causal dbias"));
     }
 }
+
+/// The kernels' gradients against central finite differences in f64 (step 1e-6) of the
+/// reference forward (the exact function the kernels' forward computes in f32), along random
+/// directions of w, temp and `denom_bias`, for both forms.
+#[test]
+fn kernel_gradients_match_finite_differences_in_f64() {
+    let dev = Device::cpu();
+    let mut rng = SmallRng::seed_from_u64(114);
+    let c = &CASES[1];
+    let p = c.params();
+    let shape = c.shape();
+    let bs = c.n + 2;
+    let w = randn(&mut rng, c.len(), 1.0);
+    let g = randn(&mut rng, c.len(), 1.0);
+    let temp = temps(&mut rng, c.h);
+    let bias = randn(&mut rng, c.h * bs, 0.1);
+    let vw: Vec<f64> = as_f64(&randn(&mut rng, c.len(), 1.0));
+    let vt: Vec<f64> = as_f64(&randn(&mut rng, c.h, 1.0));
+    let vb: Vec<f64> = as_f64(&randn(&mut rng, c.h * bs, 1.0));
+    let (rw, rt, rb, rg) = (
+        to_ref(&w, &shape),
+        as_f64(&temp),
+        to_ref(&bias, &[c.h, bs]),
+        as_f64(&g),
+    );
+    let dot64 = |a: &[f64], b: &[f64]| -> f64 { a.iter().zip(b).map(|(x, y)| x * y).sum() };
+    let dotf = |a: &[f32], b: &[f64]| -> f64 { a.iter().zip(b).map(|(&x, y)| x as f64 * y).sum() };
+    let shift = |x: &RefTensor, v: &[f64], s: f64| -> RefTensor {
+        let d: Vec<f64> = x.data().iter().zip(v).map(|(a, b)| a + s * b).collect();
+        RefTensor::new(x.shape(), d).unwrap()
+    };
+    let shift_v = |x: &[f64], v: &[f64], s: f64| -> Vec<f64> {
+        x.iter().zip(v).map(|(a, b)| a + s * b).collect()
+    };
+    let e = 1e-6;
+    let check = |num: f64, ana: f64, what: &str| {
+        assert!(
+            (num - ana).abs() <= 1e-5 * num.abs().max(1.0),
+            "{what}: f64 finite differences {num} vs kernel backward {ana}"
+        );
+    };
+    // Non-causal.
+    let l = |w: &RefTensor, t: &[f64]| dot64(r::tssa_core(w, t).unwrap().0.data(), &rg);
+    let (dw, dtemp) = tssa::backward(
+        &dev,
+        &dev.tensor(&w, shape).unwrap(),
+        &dev.tensor(&temp, [c.h]).unwrap(),
+        &dev.tensor(&g, shape).unwrap(),
+        &p,
+    )
+    .unwrap();
+    let num = (l(&shift(&rw, &vw, e), &rt) - l(&shift(&rw, &vw, -e), &rt)) / (2.0 * e);
+    check(num, dotf(&dw.to_vec(), &vw), "non-causal w");
+    let num = (l(&rw, &shift_v(&rt, &vt, e)) - l(&rw, &shift_v(&rt, &vt, -e))) / (2.0 * e);
+    check(num, dotf(&dtemp.to_vec(), &vt), "non-causal temp");
+    // Causal.
+    let l = |w: &RefTensor, t: &[f64], b: &RefTensor| {
+        dot64(r::causal_tssa_core(w, t, b).unwrap().data(), &rg)
+    };
+    let (dw, dtemp, dbias) = tssa::causal_backward(
+        &dev,
+        &dev.tensor(&w, shape).unwrap(),
+        &dev.tensor(&temp, [c.h]).unwrap(),
+        &dev.tensor(&bias, [c.h, bs]).unwrap(),
+        &dev.tensor(&g, shape).unwrap(),
+        &p,
+    )
+    .unwrap();
+    let num = (l(&shift(&rw, &vw, e), &rt, &rb) - l(&shift(&rw, &vw, -e), &rt, &rb)) / (2.0 * e);
+    check(num, dotf(&dw.to_vec(), &vw), "causal w");
+    let num =
+        (l(&rw, &shift_v(&rt, &vt, e), &rb) - l(&rw, &shift_v(&rt, &vt, -e), &rb)) / (2.0 * e);
+    check(num, dotf(&dtemp.to_vec(), &vt), "causal temp");
+    let num = (l(&rw, &rt, &shift(&rb, &vb, e)) - l(&rw, &rt, &shift(&rb, &vb, -e))) / (2.0 * e);
+    check(num, dotf(&dbias.to_vec(), &vb), "causal denom_bias");
+}
