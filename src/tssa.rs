@@ -29,6 +29,30 @@
 //!
 //! Every input is checked before anything is launched: a bad input is an [`Error::Invalid`]
 //! naming the function, what is wrong and what would work, and no output is written.
+//!
+//! ```
+//! use tilefuse::Device;
+//! use tilefuse::tssa::{self, DecodeState, Params};
+//!
+//! let dev = Device::cpu();
+//! let (b, h, n, d) = (1, 2, 5, 3);
+//! let host: Vec<f32> = (0..b * h * n * d).map(|i| (i as f32 * 0.37).sin()).collect();
+//! let w = dev.tensor(&host, [b, h, n, d])?;
+//! let temp = dev.tensor(&[1.0f32, 1.0], [h])?;
+//! let out = tssa::forward(&dev, &w, &temp, &Params::default())?;
+//! assert_eq!(out.shape(), &[b, h, n, d]);
+//!
+//! // Causal: the parallel form, then one more token through the recurrent state.
+//! let bias = dev.zeros::<f32>([h, 1024])?;
+//! let y = tssa::causal_forward(&dev, &w, &temp, &bias, &Params::default())?;
+//! let mut state = DecodeState::new(&dev, b, h, d)?;
+//! let y_again = state.prefill(&dev, &w, &temp, &bias, &Params::default())?;
+//! assert_eq!(y.to_vec(), y_again.to_vec());
+//! let next = dev.tensor(&[0.1f32, -0.2, 0.3, 0.4, 0.5, -0.6], [b, h, d])?;
+//! let y_next = state.step(&dev, &next, &temp, &bias)?;
+//! assert_eq!((y_next.shape(), state.position()), (&[b, h, d][..], n + 1));
+//! # Ok::<(), tilefuse::Error>(())
+//! ```
 
 use crate::kernels::tssa as k;
 use crate::{Device, Element, Error, Grid, Result, Tensor, bf16, f16};
