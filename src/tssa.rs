@@ -826,7 +826,7 @@ impl DecodeState {
     /// `Π = softmax_h(temp_h·u)`; `R += Π w_t²`; `P += Π`; `y_t = −w_t·Π/(1 + R/(P + 1e-8))`.
     ///
     /// `w_t (B, H, D)`. Returns `y_t (B, H, D)`, equal to row `t` of [`causal_forward`].
-    /// On error (a shape mismatch, or `t ≥ block_size` of `denom_bias`) nothing changes.
+    /// A rejected input (a shape mismatch, or `t ≥ block_size` of `denom_bias`) changes nothing.
     pub fn step<T: Input>(
         &mut self,
         dev: &Device,
@@ -879,7 +879,7 @@ impl DecodeState {
 
     /// Chunked prefill: runs the parallel causal form over `w (B, H, T, D)` continuing from
     /// this state (its running sums and position), and leaves the state after the chunk.
-    /// Returns `y (B, H, T, D)`, equal to stepping every token. On error nothing changes.
+    /// Returns `y (B, H, T, D)`, equal to stepping every token. A rejected input changes nothing.
     pub fn prefill<T: Input>(
         &mut self,
         dev: &Device,
