@@ -42,6 +42,7 @@ pub mod graph;
 pub mod decode;
 pub mod kernels;
 pub mod reference;
+pub mod tssa;
 
 /// The compiler: IR, frontend, passes and interpreter, for tools and tests.
 pub use tilefuse_codegen as codegen;

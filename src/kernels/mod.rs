@@ -4,3 +4,4 @@
 pub mod basic;
 pub mod graph;
 pub mod decode;
+pub mod tssa;
