@@ -38,8 +38,8 @@ pub use half::{bf16, f16};
 pub use tilefuse_macros::{tile_fn, tile_kernel};
 pub use tilefuse_runtime::{Device, DeviceKind, Element, Error, Grid, Result, Tensor};
 
-pub mod graph;
 pub mod decode;
+pub mod graph;
 pub mod kernels;
 pub mod reference;
 pub mod tssa;

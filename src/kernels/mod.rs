@@ -2,6 +2,6 @@
 //! kernels, their plain-Rust references and their tests.
 
 pub mod basic;
-pub mod graph;
 pub mod decode;
+pub mod graph;
 pub mod tssa;
