@@ -2,3 +2,4 @@
 //! kernels, their plain-Rust references and their tests.
 
 pub mod basic;
+pub mod flash;
