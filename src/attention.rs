@@ -122,9 +122,8 @@ fn check_device<T: Element>(
             return invalid(
                 func,
                 format!(
-                    "{name} is on {:?}, not on the device {:?} the call runs on; create it with that device",
-                    t.device(),
-                    dev
+                    "{name} belongs to another device handle than the {} the call runs on; create every tensor with the device you pass (each Device::cpu() call makes a separate device)",
+                    dev.name()
                 ),
             );
         }
@@ -551,4 +550,274 @@ pub(crate) fn flash_varlen_impl<T: FlashElement>(
     }
     .run(&mut o, &mut lse)?;
     Ok((o, lse))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Every bad input is an [`Error::Invalid`] naming the problem and what works, returned
+    //! before anything is launched.
+
+    use super::*;
+    use crate::f16;
+
+    fn t(dev: &Device, shape: &[usize]) -> Tensor<f32> {
+        dev.zeros::<f32>(shape.to_vec()).unwrap()
+    }
+
+    /// Asserts that `r` is `Error::Invalid` containing every one of `needles`.
+    fn expect_invalid<R: std::fmt::Debug>(r: Result<R, Error>, needles: &[&str]) {
+        match r {
+            Err(Error::Invalid(msg)) => {
+                for n in needles {
+                    assert!(msg.contains(n), "message {msg:?} lacks {n:?}");
+                }
+            }
+            other => panic!("expected Error::Invalid containing {needles:?}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn dense_shape_errors() {
+        let dev = Device::cpu();
+        let p = FlashParams::default();
+        let q = t(&dev, &[2, 5, 4, 32]);
+        let k = t(&dev, &[2, 7, 2, 32]);
+        expect_invalid(
+            flash(&dev, &t(&dev, &[5, 4, 32]), &k, &k, &p),
+            &["q must be 4-d (B, Sq, Hq, d)", "[5, 4, 32]", "flash_varlen"],
+        );
+        expect_invalid(
+            flash(
+                &dev,
+                &q,
+                &t(&dev, &[3, 7, 2, 32]),
+                &t(&dev, &[3, 7, 2, 32]),
+                &p,
+            ),
+            &["batch 2", "batch 3"],
+        );
+        expect_invalid(
+            flash(&dev, &q, &k, &t(&dev, &[2, 8, 2, 32]), &p),
+            &["k has shape [2, 7, 2, 32] but v has shape [2, 8, 2, 32]"],
+        );
+        expect_invalid(
+            flash(&dev, &q, &t(&dev, &[2, 7, 2, 64]), &k, &p),
+            &["k head dim 64 differs from q head dim 32"],
+        );
+        expect_invalid(
+            flash(&dev, &q, &k, &t(&dev, &[2, 7, 2, 16]), &p),
+            &["v head dim 16", "dv = d"],
+        );
+        let k3 = t(&dev, &[2, 7, 3, 32]);
+        expect_invalid(
+            flash(&dev, &q, &k3, &k3, &p),
+            &["Hq = 4", "not a multiple of Hk = 3", "Hq % Hk == 0"],
+        );
+        let k0 = t(&dev, &[2, 7, 0, 32]);
+        expect_invalid(
+            flash(&dev, &q, &k0, &k0, &p),
+            &["head counts must be positive"],
+        );
+        for d in [0usize, 257, 512] {
+            let (q, k) = (t(&dev, &[1, 3, 2, d]), t(&dev, &[1, 3, 2, d]));
+            expect_invalid(
+                flash(&dev, &q, &k, &k, &p),
+                &[&format!("head dim {d} is not supported"), "1 to 256", "96"],
+            );
+        }
+        // f16 goes through the same checks.
+        let qh = dev.zeros::<f16>([1, 3, 2, 32]).unwrap();
+        let kh = dev.zeros::<f16>([1, 3, 3, 32]).unwrap();
+        expect_invalid(flash(&dev, &qh, &kh, &kh, &p), &["not a multiple"]);
+    }
+
+    #[test]
+    fn option_errors() {
+        let dev = Device::cpu();
+        let q = t(&dev, &[2, 5, 4, 32]);
+        let k = t(&dev, &[2, 7, 2, 32]);
+        let bad = |p: FlashParams<'_>, needles: &[&str]| {
+            expect_invalid(flash(&dev, &q, &k, &k, &p), needles)
+        };
+        bad(
+            FlashParams {
+                scale: Some(f32::NAN),
+                ..Default::default()
+            },
+            &["scale must be finite"],
+        );
+        bad(
+            FlashParams {
+                softcap: -1.0,
+                ..Default::default()
+            },
+            &["softcap must be finite and >= 0", "0 disables it"],
+        );
+        bad(
+            FlashParams {
+                softcap: f32::INFINITY,
+                ..Default::default()
+            },
+            &["softcap"],
+        );
+        let s = t(&dev, &[3]);
+        bad(
+            FlashParams {
+                alibi_slopes: Some(&s),
+                ..Default::default()
+            },
+            &["alibi_slopes must have shape (4,) or (2, 4)", "[3]"],
+        );
+        let s = t(&dev, &[3, 4]);
+        bad(
+            FlashParams {
+                alibi_slopes: Some(&s),
+                ..Default::default()
+            },
+            &["(2, 4)", "[3, 4]"],
+        );
+        let s = dev.tensor(&[0.5f32, f32::NAN, 0.1, 0.2], [4]).unwrap();
+        bad(
+            FlashParams {
+                alibi_slopes: Some(&s),
+                ..Default::default()
+            },
+            &["alibi_slopes must be finite"],
+        );
+        let other = Device::cpu();
+        let s = t(&other, &[4]);
+        bad(
+            FlashParams {
+                alibi_slopes: Some(&s),
+                ..Default::default()
+            },
+            &["alibi_slopes belongs to another device"],
+        );
+        let qo = t(&other, &[2, 5, 4, 32]);
+        expect_invalid(
+            flash(&dev, &qo, &k, &k, &FlashParams::default()),
+            &["q belongs to another device"],
+        );
+        // Good options pass.
+        let s = t(&dev, &[2, 4]);
+        let p = FlashParams {
+            causal: true,
+            window: (3, -1),
+            softcap: 5.0,
+            alibi_slopes: Some(&s),
+            scale: Some(0.1),
+        };
+        assert!(flash(&dev, &q, &k, &k, &p).is_ok());
+    }
+
+    #[test]
+    fn varlen_errors() {
+        let dev = Device::cpu();
+        let p = FlashParams::default();
+        let q = t(&dev, &[10, 4, 32]);
+        let k = t(&dev, &[12, 2, 32]);
+        let cu = |v: &[i32]| dev.tensor(v, [v.len()]).unwrap();
+        let (cq, ck) = (cu(&[0, 4, 10]), cu(&[0, 5, 12]));
+        assert!(flash_varlen(&dev, &q, &k, &k, &cq, &ck, &p).is_ok());
+        expect_invalid(
+            flash_varlen(&dev, &t(&dev, &[1, 10, 4, 32]), &k, &k, &cq, &ck, &p),
+            &["q must be 3-d (total_q, Hq, d)", "flash"],
+        );
+        let k3 = t(&dev, &[12, 3, 32]);
+        expect_invalid(
+            flash_varlen(&dev, &q, &k3, &k3, &cq, &ck, &p),
+            &["not a multiple of Hk = 3"],
+        );
+        expect_invalid(
+            flash_varlen(&dev, &q, &k, &k, &cu(&[0, 10]), &ck, &p),
+            &["cu_seqlens_q has shape [2] but cu_seqlens_k has shape [3]"],
+        );
+        expect_invalid(
+            flash_varlen(&dev, &q, &k, &k, &cu(&[1, 4, 10]), &ck, &p),
+            &["cu_seqlens_q must start at 0, got 1"],
+        );
+        expect_invalid(
+            flash_varlen(&dev, &q, &k, &k, &cq, &cu(&[0, 7, 5]), &p),
+            &["cu_seqlens_k decreases at index 2: 7 then 5"],
+        );
+        expect_invalid(
+            flash_varlen(&dev, &q, &k, &k, &cu(&[0, 4, 9]), &ck, &p),
+            &["cu_seqlens_q ends at 9", "10 tokens"],
+        );
+        expect_invalid(
+            flash_varlen(&dev, &q, &k, &k, &cq, &cu(&[0, 4, 13]), &p),
+            &["cu_seqlens_k ends at 13", "12 tokens"],
+        );
+        let empty = dev.zeros::<i32>([0]).unwrap();
+        expect_invalid(
+            flash_varlen(&dev, &q, &k, &k, &empty, &empty, &p),
+            &["cu_seqlens_q must be 1-d with B + 1 >= 1 entries"],
+        );
+        let two_d = dev.zeros::<i32>([1, 3]).unwrap();
+        expect_invalid(
+            flash_varlen(&dev, &q, &k, &k, &two_d, &two_d, &p),
+            &["must be 1-d", "[1, 3]"],
+        );
+        let s = t(&dev, &[3, 4]);
+        expect_invalid(
+            flash_varlen(
+                &dev,
+                &q,
+                &k,
+                &k,
+                &cq,
+                &ck,
+                &FlashParams {
+                    alibi_slopes: Some(&s),
+                    ..p
+                },
+            ),
+            &["(4,) or (2, 4)"],
+        );
+    }
+
+    #[test]
+    fn empty_inputs_need_no_launch() {
+        let dev = Device::cpu();
+        let p = FlashParams {
+            causal: true,
+            ..Default::default()
+        };
+        let (o, lse) = flash(
+            &dev,
+            &t(&dev, &[0, 5, 2, 32]),
+            &t(&dev, &[0, 3, 1, 32]),
+            &t(&dev, &[0, 3, 1, 32]),
+            &p,
+        )
+        .unwrap();
+        assert_eq!(
+            (o.shape(), lse.shape()),
+            (&[0, 5, 2, 32][..], &[0, 2, 5][..])
+        );
+        let (o, lse) = flash(
+            &dev,
+            &t(&dev, &[2, 0, 2, 32]),
+            &t(&dev, &[2, 3, 1, 32]),
+            &t(&dev, &[2, 3, 1, 32]),
+            &p,
+        )
+        .unwrap();
+        assert_eq!(
+            (o.shape(), lse.shape()),
+            (&[2, 0, 2, 32][..], &[2, 2, 0][..])
+        );
+        let z = dev.tensor(&[0i32], [1]).unwrap();
+        let (o, lse) = flash_varlen(
+            &dev,
+            &t(&dev, &[0, 2, 32]),
+            &t(&dev, &[0, 1, 32]),
+            &t(&dev, &[0, 1, 32]),
+            &z,
+            &z,
+            &p,
+        )
+        .unwrap();
+        assert_eq!((o.shape(), lse.shape()), (&[0, 2, 32][..], &[2, 0][..]));
+    }
 }

@@ -1103,3 +1103,43 @@ mod tests {
         assert!(err.contains("no kernel for tiles BLOCK_M = 8"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod specialization_tests {
+    //! The variant flags are compile-time: the plain kernel carries none of their code.
+
+    use super::*;
+    use crate::codegen::ir::{ConstValue, print_module};
+    use crate::runtime::compile_kernel;
+
+    fn specialized(flags: [bool; 5]) -> String {
+        let names = ["varlen", "causal", "local", "capped", "alibi"];
+        let mut consts: Vec<(&str, ConstValue)> = vec![
+            ("BLOCK_M", ConstValue::Int(16)),
+            ("BLOCK_N", ConstValue::Int(16)),
+            ("BLOCK_D", ConstValue::Int(64)),
+        ];
+        consts.extend(
+            names
+                .iter()
+                .zip(flags)
+                .map(|(n, f)| (*n, ConstValue::Bool(f))),
+        );
+        let m = compile_kernel(&flash_fwd_f16::<16, 16, 64>::KERNEL, &consts).unwrap();
+        print_module(&m)
+    }
+
+    #[test]
+    fn plain_kernel_pays_for_no_variant() {
+        let plain = specialized([false; 5]);
+        let full = specialized([true; 5]);
+        for op in ["tile.tanh", "tile.abs"] {
+            assert!(!plain.contains(op), "plain kernel has {op}:\n{plain}");
+            assert!(full.contains(op), "full kernel lacks {op}:\n{full}");
+        }
+        let count = |s: &str, op: &str| s.matches(op).count();
+        assert!(count(&plain, "tile.select") < count(&full, "tile.select"));
+        assert!(count(&plain, "tile.cmp") < count(&full, "tile.cmp"));
+        assert!(plain.len() < full.len());
+    }
+}
