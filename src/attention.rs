@@ -294,6 +294,12 @@ impl<T: FlashElement> Launch<'_, T> {
         let blocks = self
             .blocks
             .unwrap_or_else(|| Blocks::for_device(self.dev.kind(), self.dims.d));
+        if blocks.d < self.dims.d {
+            return Err(Error::Invalid(format!(
+                "a head tile of BLOCK_D = {} lanes cannot hold head dim {}",
+                blocks.d, self.dims.d
+            )));
+        }
         let dummy_i32 = self.dev.zeros::<i32>([1])?;
         let dummy_f32 = self.dev.zeros::<f32>([1])?;
         let (cu_q, cu_k) = self.cu.unwrap_or((&dummy_i32, &dummy_i32));
