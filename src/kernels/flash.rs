@@ -1,8 +1,8 @@
 //! `FlashAttention` forward written in tilefuse's DSL (SEEDS.md §5, and the TL-Code sketch of
 //! QiMeng-Attention in §4.2): one program per (`BLOCK_M` query rows, head, batch) — the grid
-//! is `(⌈max Sq / BLOCK_M⌉, Hq, B)` —, a loop over
-//! key blocks of `BLOCK_N` with `dot`, an online softmax in base 2 with a running row max and
-//! row sum, and no `Sq×Sk` intermediate. The public entry points are in
+//! is `(⌈max Sq / BLOCK_M⌉, Hq, B)` — with a loop over key blocks of `BLOCK_N` that does
+//! `S = Q·Kᵀ` with `dot`, an online softmax in base 2 with a running row max and row sum, and
+//! `O = α·O + P·V` with `dot`; no `Sq×Sk` intermediate exists. The public entry points are in
 //! [`crate::attention`]; this module holds the kernel, its dtype dispatch and its tests.
 //!
 //! Layout: q `(total_q, Hq, d)`, k/v `(total_k, Hk, d)` row-major (a dense `(B, S, H, d)`
@@ -17,20 +17,31 @@
 //!
 //! Design points:
 //! * The variants are `#[constexpr]` flags (`varlen`, `causal`, `local`, `capped`, `alibi`):
-//!   the plain specialization computes `s = qk·(scale·log₂e)` and masks only the key bound,
-//!   with no `−∞` guard, no tanh, no bias.
-//! * Causal and window masks shrink the key loop to the blocks that can hold a kept key
-//!   (`lo..hi`), so fully masked key blocks are never loaded.
+//!   the plain specialization computes `s = qk·(scale·log₂e)`, with no tanh, no bias, no
+//!   `−∞` guard (a test checks its specialized IR).
+//! * The key loop is split in three, as `FlashAttention` does for the diagonal: keys `[lo, hi)`
+//!   are those some row of the tile can keep (causal and window shrink it, so fully masked
+//!   blocks are never loaded); whole blocks kept by *every* row run through the step with
+//!   `masked = false` (no key bound, no mask, no guard); only the blocks on the window's left
+//!   edge, on the causal diagonal / window's right edge, and the ragged last block run masked.
+//!   The step is a `#[tile_fn]` with a constexpr `masked`, inlined into each loop.
 //! * Head dims that are not powers of two (96, 40, ...) run in a padded power-of-two tile
 //!   `BLOCK_D` with the padding lanes masked to 0 on load and never stored.
 //! * f16, bf16 and f32 inputs: the kernel is written once in a `macro_rules!` that stamps one
-//!   `#[tile_kernel]` per element type (`flash_fwd_f16`, `flash_fwd_bf16`, `flash_fwd_f32`).
-//!   Both GEMMs accumulate in f32; `P` is rounded to the input type for the `P·V` GEMM (as
-//!   `FlashAttention` does), the output is rounded to the input type once at the end.
+//!   `#[tile_kernel]` per element type (`flash_fwd_f16`, `flash_fwd_bf16`, `flash_fwd_f32`;
+//!   the element type is an `ident` fragment: a `ty` fragment inside `Ptr<..>` is not
+//!   accepted by the frontend). Both GEMMs accumulate in f32; `P` is rounded to the input
+//!   type for the `P·V` GEMM (as `FlashAttention` does), the output is rounded to the input
+//!   type once at the end.
 //! * A fully masked row (e.g. `Sq > Sk` under causal) keeps `m = −∞`, `l = 0`: the kernel
 //!   substitutes 0 for `m` in the exponentials so that no `−∞ − (−∞)` appears, and writes
 //!   output 0 and `lse = −∞`.
-//! * Row offsets into q/k/v are computed in i64 (a packed tensor may exceed 2³¹ elements).
+//! * Row offsets into q/k/v and the LSE are computed in i64 (a packed tensor may exceed 2³¹
+//!   elements); token counts are limited to 2²⁹ per launch by the API so that positions and
+//!   window bounds stay in i32.
+//! * Tile sizes are const generics; the declared configs are the CPU ones (16×16 with every
+//!   head tile) and GPU-shaped ones (128×64 for d ≤ 128, 64×32 for d = 256). The API picks
+//!   the tiles per device kind (`Blocks::for_device`).
 
 use crate::{Device, DeviceKind, Element, Error, Grid, Tensor, bf16, f16};
 use crate::{tile_fn, tile_kernel};
