@@ -66,6 +66,24 @@ impl Default for FlashParams<'_> {
 /// (f16, bf16 or f32). Returns the output `(B, Sq, Hq, d)` in the input type and the
 /// log-sum-exp `(B, Hq, Sq)` (natural log, f32; `−∞` for a row that keeps no key). See the
 /// module doc for the exact semantics of [`FlashParams`].
+///
+/// ```
+/// use tilefuse::attention::{FlashParams, flash};
+/// use tilefuse::{Device, f16};
+///
+/// let dev = Device::cpu();
+/// // 4 queries against 6 keys, 2 query heads sharing 1 kv head, head dim 32.
+/// let q = dev.tensor(&vec![f16::from_f32(0.1); 4 * 2 * 32], [1, 4, 2, 32])?;
+/// let k = dev.tensor(&vec![f16::from_f32(0.2); 6 * 32], [1, 6, 1, 32])?;
+/// let params = FlashParams { causal: true, ..Default::default() };
+/// let (o, lse) = flash(&dev, &q, &k, &k, &params)?;
+/// assert_eq!((o.shape(), lse.shape()), (&[1, 4, 2, 32][..], &[1, 2, 4][..]));
+/// // Equal scores: every output is the (equal) value rows; query 0 keeps keys 0..=2.
+/// assert!(o.to_vec().iter().all(|x| (x.to_f32() - 0.2).abs() < 1e-3));
+/// let want = 32.0 * 0.1 * 0.2 / 32f32.sqrt() + 3f32.ln();
+/// assert!((lse.to_vec()[0] - want).abs() < 1e-3);
+/// # Ok::<(), tilefuse::Error>(())
+/// ```
 pub fn flash<T: FlashElement>(
     dev: &Device,
     q: &Tensor<T>,
