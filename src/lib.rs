@@ -38,6 +38,7 @@ pub use half::{bf16, f16};
 pub use tilefuse_macros::{tile_fn, tile_kernel};
 pub use tilefuse_runtime::{Device, DeviceKind, Element, Error, Grid, Result, Tensor};
 
+pub mod attention;
 pub mod decode;
 pub mod graph;
 pub mod kernels;

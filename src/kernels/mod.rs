@@ -3,5 +3,6 @@
 
 pub mod basic;
 pub mod decode;
+pub mod flash;
 pub mod graph;
 pub mod tssa;
