@@ -46,6 +46,24 @@ fn dump_specialized_and_optimized_bind_the_constants() {
     assert!(out.contains("tile<256xi32>"), "{out}");
     assert!(!out.contains("{BLOCK}"), "{out}");
 
+    // softmax calls the tile_fn row_max: inlined and gone once optimized.
+    let (ok, out, err) = tilefuse(&[
+        "dump",
+        FILE,
+        "--kernel",
+        "softmax",
+        "--const",
+        "BLOCK=256",
+        "--stage",
+        "optimized",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        !out.contains("tile.call") && !out.contains("tile.func"),
+        "{out}"
+    );
+    assert!(out.contains("kind = \"max\""), "{out}");
+
     let (ok, out, err) = tilefuse(&[
         "dump",
         FILE,
@@ -65,6 +83,10 @@ fn dump_specialized_and_optimized_bind_the_constants() {
         assert!(out.contains(stage), "{out}");
     }
     let optimized = out.split("// ----- optimized").nth(1).unwrap();
+    assert!(
+        !optimized.contains("tile.func"),
+        "device functions are inlined and dropped:\n{optimized}"
+    );
     assert!(
         !optimized.contains("tile.if"),
         "the constexpr branch folds away:\n{optimized}"

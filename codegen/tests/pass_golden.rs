@@ -5,7 +5,7 @@
 
 use tilefuse_codegen::ir::{FuncKind, OpKind, parse_module, print_module};
 use tilefuse_codegen::passes::pipeline::{
-    PassError, PipelineOptions, TILE_PIPELINE, run_passes, run_tile_pipeline,
+    PassError, PipelineOptions, TILE_PIPELINE, keep_only_kernel, run_passes, run_tile_pipeline,
 };
 
 const ALL_OPS: &str = include_str!("golden/all_ops.tir");
@@ -66,4 +66,23 @@ tile.func @small(%b: i32) -> (i1) loc("f.rs":1:1) {
         err.to_string(),
         "canonicalize: k.rs:4:5: static assertion failed: BLOCK too large"
     );
+}
+
+#[test]
+fn keep_only_kernel_needs_inlined_calls_then_drops_the_rest() {
+    let mut m = parse_module(ALL_OPS).unwrap();
+    let err = keep_only_kernel(&mut m.clone(), "every_op")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("still calls a function"), "{err}");
+    assert!(
+        keep_only_kernel(&mut m.clone(), "nope")
+            .unwrap_err()
+            .to_string()
+            .contains("no function `nope`")
+    );
+    run_tile_pipeline(&mut m).unwrap();
+    keep_only_kernel(&mut m, "every_op").unwrap();
+    let names: Vec<&str> = m.funcs.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["every_op"]);
 }

@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use tilefuse_codegen::interp::{self, ArgValue, Buffer, Memory};
 use tilefuse_codegen::ir::{ConstValue, Module, ScalarType, parse_module};
-use tilefuse_codegen::passes::{pipeline::run_tile_pipeline, specialize};
+use tilefuse_codegen::passes::pipeline::{keep_only_kernel, run_tile_pipeline};
+use tilefuse_codegen::passes::specialize;
 
 use crate::device::{Device, DeviceKind};
 use crate::element::Element;
@@ -158,6 +159,7 @@ pub fn compile_kernel(
         consts.iter().map(|(n, v)| (n.to_string(), *v)).collect();
     let mut module = specialize(&module, kernel.name, &owned).map_err(|e| fail(e.to_string()))?;
     run_tile_pipeline(&mut module).map_err(|e| fail(e.to_string()))?;
+    keep_only_kernel(&mut module, kernel.name).map_err(|e| fail(e.to_string()))?;
     Ok(module)
 }
 

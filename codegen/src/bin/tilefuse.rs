@@ -11,14 +11,15 @@
 //! - `tile`: as the frontend built it, compile-time parameters symbolic;
 //! - `specialized`: after binding `--const` values (needs `--kernel` when the
 //!   file has several kernels);
-//! - `optimized`: after the tile pipeline (inline, canonicalize, CSE, DCE);
+//! - `optimized`: after the tile pipeline (inline, canonicalize, CSE, DCE),
+//!   the kernel alone (its device functions are inlined);
 //! - `all`: each of the above in turn, headed by `// ----- <stage>`.
 
 use std::process::ExitCode;
 
 use tilefuse_codegen::frontend::compile_source;
 use tilefuse_codegen::ir::{ConstValue, FuncKind, Module, print_module};
-use tilefuse_codegen::passes::pipeline::run_tile_pipeline;
+use tilefuse_codegen::passes::pipeline::{keep_only_kernel, run_tile_pipeline};
 use tilefuse_codegen::passes::specialize;
 
 const USAGE: &str = "usage: tilefuse dump FILE.rs [--kernel K] [--const NAME=V]... [--stage tile|specialized|optimized|all]";
@@ -164,6 +165,7 @@ fn dump(args: &DumpArgs) -> Result<String, String> {
     }
     if args.stage == Stage::Optimized || all {
         run_tile_pipeline(&mut specialized).map_err(|e| e.to_string())?;
+        keep_only_kernel(&mut specialized, &kernel).map_err(|e| e.to_string())?;
         if all {
             out.push_str("// ----- optimized\n");
         }

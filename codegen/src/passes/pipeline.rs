@@ -159,6 +159,36 @@ pub fn run_tile_pipeline(m: &mut Module) -> Result<(), PassError> {
     run_passes(m, &TILE_PIPELINE, &PipelineOptions::from_env())
 }
 
+/// Drops every function but `kernel`: after the tile pipeline has inlined
+/// its calls, the device functions (and other kernels) are not part of what
+/// runs, and a backend must not see them. Errors when `kernel` still calls
+/// something (the pipeline did not run).
+pub fn keep_only_kernel(m: &mut Module, kernel: &str) -> Result<(), PassError> {
+    let Some(f) = m.func(kernel) else {
+        return Err(PassError::new(
+            "keep-only-kernel",
+            Location::unknown(),
+            format!("no function `{kernel}`"),
+        ));
+    };
+    if let Some(call) = f
+        .body
+        .walk(f.body.entry())
+        .into_iter()
+        .find(|&op| f.body.op(op).kind == crate::ir::OpKind::Call)
+    {
+        return Err(PassError::new(
+            "keep-only-kernel",
+            f.body.op(call).loc.clone(),
+            format!(
+                "`{kernel}` still calls a function; run the tile pipeline (which inlines) first"
+            ),
+        ));
+    }
+    m.funcs.retain(|f| f.name == kernel);
+    Ok(())
+}
+
 /// Runs `passes` in order: module passes once, function passes on every
 /// kernel; verifies and dumps as `opts` says.
 pub fn run_passes(
