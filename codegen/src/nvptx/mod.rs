@@ -9,6 +9,7 @@
 //! - [`kernel`]: declaring a kernel entry (the `ptx_kernel` calling
 //!   convention and launch bounds).
 //! - [`emit`]: O3 and PTX emission, with the checks every PTX must pass.
+//! - [`smoke`]: a minimal hand-built kernel for end-to-end checks.
 //! - [`ptxas`]: finding and running `ptxas` to assemble PTX and read its
 //!   register and spill report.
 //!
@@ -18,6 +19,7 @@ pub mod emit;
 pub mod intrinsics;
 pub mod kernel;
 pub mod ptxas;
+pub mod smoke;
 pub mod target;
 
 pub use emit::emit_ptx;

@@ -2,68 +2,14 @@
 //! at its minimum ISA, kernel marking and launch bounds, the checks, and
 //! ptxas accepting the result.
 
-use inkwell::AddressSpace;
 use inkwell::context::Context;
 
 use super::intrinsics::{self, SpecialReg};
-use super::kernel::declare_kernel;
 use super::ptxas::{assemble, find_ptxas, parse_report};
 use super::*;
 
-/// `p[ctaid.x * ntid.x + tid.x] += 1.0` when the index is below `n`, then a barrier.
 fn add_one_module(ctx: &Context) -> inkwell::module::Module<'_> {
-    let module = ctx.create_module("add_one");
-    let f32t = ctx.f32_type();
-    let i32t = ctx.i32_type();
-    let ptr = ctx.ptr_type(AddressSpace::from(1u16));
-    let f = declare_kernel(
-        &module,
-        "add_one",
-        ctx.void_type().fn_type(&[ptr.into(), i32t.into()], false),
-        128,
-    );
-    let entry = ctx.append_basic_block(f, "entry");
-    let body = ctx.append_basic_block(f, "body");
-    let exit = ctx.append_basic_block(f, "exit");
-    let b = ctx.create_builder();
-    b.position_at_end(entry);
-    let read = |reg| {
-        let decl = intrinsics::special_reg(&module, reg).unwrap();
-        b.build_call(decl, &[], "")
-            .unwrap()
-            .try_as_basic_value()
-            .unwrap_basic()
-            .into_int_value()
-    };
-    let (tid, ctaid, ntid) = (
-        read(SpecialReg::ThreadId(0)),
-        read(SpecialReg::CtaId(0)),
-        read(SpecialReg::NumThreads(0)),
-    );
-    let idx = b
-        .build_int_add(b.build_int_mul(ctaid, ntid, "").unwrap(), tid, "idx")
-        .unwrap();
-    let n = f.get_nth_param(1).unwrap().into_int_value();
-    let inside = b
-        .build_int_compare(inkwell::IntPredicate::SLT, idx, n, "")
-        .unwrap();
-    b.build_conditional_branch(inside, body, exit).unwrap();
-    b.position_at_end(body);
-    let base = f.get_nth_param(0).unwrap().into_pointer_value();
-    let p = super::kernel::gep(&b, f32t, base, &[idx], "p").unwrap();
-    let v = b.build_load(f32t, p, "v").unwrap().into_float_value();
-    let v1 = b.build_float_add(v, f32t.const_float(1.0), "").unwrap();
-    b.build_store(p, v1).unwrap();
-    b.build_unconditional_branch(exit).unwrap();
-    b.position_at_end(exit);
-    b.build_call(
-        intrinsics::declare(&module, intrinsics::BARRIER).unwrap(),
-        &[i32t.const_zero().into()],
-        "",
-    )
-    .unwrap();
-    b.build_return(None).unwrap();
-    module
+    super::smoke::add_one_module(ctx).expect("the smoke kernel builds")
 }
 
 #[test]
@@ -81,7 +27,7 @@ fn emits_ptx_for_every_arch_at_its_minimum_isa() {
         let ptx = emit_ptx(&module, arch).unwrap();
         assert!(ptx.contains(&format!(".target {}", arch.name())), "{ptx}");
         assert!(ptx.contains(".entry add_one"), "{ptx}");
-        assert!(ptx.contains(".maxntid 128"), "{ptx}");
+        assert!(ptx.contains(".maxntid 256"), "{ptx}");
         assert!(ptx.contains("bar.sync"), "{ptx}");
         let want = expected_version
             .iter()
