@@ -9,9 +9,15 @@ use tilefuse::{Device, DeviceKind, Grid, f16};
 
 fn main() -> Result<(), tilefuse::Error> {
     let dev = Device::best();
-    match dev.kind() {
-        DeviceKind::Cpu => {
-            println!("no CUDA GPU in this build or machine: running on the CPU interpreter")
+    match (dev.kind(), Device::cuda(0)) {
+        (DeviceKind::Cuda, _) => println!("running on the GPU: {}", dev.name()),
+        (DeviceKind::Cpu, Ok(gpu)) => println!(
+            "{} is here, but tile kernels do not run on GPUs yet (the NVPTX lowering is next): \
+             running on the CPU interpreter",
+            gpu.name()
+        ),
+        (DeviceKind::Cpu, Err(why)) => {
+            println!("no usable CUDA GPU ({why}): running on the CPU interpreter")
         }
     }
     let (rows, cols) = (64usize, 1000usize);

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use tilefuse_codegen::ir::Module;
 
+use crate::cuda::CudaDevice;
 use crate::element::Element;
 use crate::error::Error;
 use crate::tensor::Tensor;
@@ -14,17 +15,24 @@ use crate::tensor::Tensor;
 pub enum DeviceKind {
     /// The CPU interpreter of tile IR.
     Cpu,
+    /// An NVIDIA GPU through the CUDA driver.
+    Cuda,
 }
 
 /// Compiled kernels, keyed by kernel name, IR text and compile-time values.
 pub(crate) type ModuleCache = Mutex<HashMap<(String, String, String), Arc<Module>>>;
 
+pub(crate) enum Place {
+    Host,
+    Cuda(CudaDevice),
+}
+
 pub(crate) struct DeviceInner {
-    pub(crate) kind: DeviceKind,
+    pub(crate) place: Place,
     pub(crate) cache: ModuleCache,
 }
 
-/// A device; cheap to clone (clones share the kernel cache).
+/// A device; cheap to clone (clones share the kernel cache and, on a GPU, the context).
 #[derive(Clone)]
 pub struct Device {
     pub(crate) inner: Arc<DeviceInner>,
@@ -37,40 +45,64 @@ impl std::fmt::Debug for Device {
 }
 
 impl Device {
-    /// The CPU device: kernels run on the tile-IR interpreter, exactly as
-    /// specified, one program instance after another.
-    pub fn cpu() -> Device {
+    fn with_place(place: Place) -> Device {
         Device {
             inner: Arc::new(DeviceInner {
-                kind: DeviceKind::Cpu,
+                place,
                 cache: Mutex::new(HashMap::new()),
             }),
         }
     }
 
-    /// A CUDA device. This build has no CUDA backend yet (it comes with the
-    /// NVPTX code generator), so this always returns [`Error::NoCuda`].
-    pub fn cuda(ordinal: usize) -> Result<Device, Error> {
-        Err(Error::NoCuda {
-            ordinal,
-            reason: "this build of tilefuse has no CUDA backend yet".to_string(),
-        })
+    /// The CPU device: kernels run on the tile-IR interpreter, exactly as
+    /// specified, one program instance after another.
+    pub fn cpu() -> Device {
+        Device::with_place(Place::Host)
     }
 
-    /// The best device available: a CUDA GPU when there is one, else the CPU.
+    /// CUDA GPU `ordinal`, through the driver (loaded at run time, so no CUDA
+    /// is needed to build). An error says why when there is no driver or no
+    /// such GPU. Tensors and PTX kernels ([`Device::load_ptx`]) run on it;
+    /// `#[tile_kernel]`s do not yet (that needs the NVPTX lowering).
+    pub fn cuda(ordinal: usize) -> Result<Device, Error> {
+        Ok(Device::with_place(Place::Cuda(CudaDevice::open(ordinal)?)))
+    }
+
+    /// The device to run `#[tile_kernel]`s on. Today that is the CPU
+    /// interpreter everywhere: tile kernels run on GPUs once the tile-IR →
+    /// NVPTX lowering lands, and then this picks a GPU when there is one.
     pub fn best() -> Device {
-        Device::cuda(0).unwrap_or_else(|_| Device::cpu())
+        Device::cpu()
+    }
+
+    pub(crate) fn place(&self) -> &Place {
+        &self.inner.place
     }
 
     /// Which kind of device this is.
     pub fn kind(&self) -> DeviceKind {
-        self.inner.kind
+        match self.inner.place {
+            Place::Host => DeviceKind::Cpu,
+            Place::Cuda(_) => DeviceKind::Cuda,
+        }
     }
 
-    /// A human-readable name (`cpu (tile-IR interpreter)`).
+    /// The compute capability of a GPU (None on the CPU).
+    pub fn compute_capability(&self) -> Option<(u32, u32)> {
+        match &self.inner.place {
+            Place::Host => None,
+            Place::Cuda(gpu) => Some(gpu.compute_capability),
+        }
+    }
+
+    /// A human-readable name (`cpu (tile-IR interpreter)`, `NVIDIA H100 80GB HBM3 (sm_90)`).
     pub fn name(&self) -> String {
-        match self.inner.kind {
-            DeviceKind::Cpu => "cpu (tile-IR interpreter)".to_string(),
+        match &self.inner.place {
+            Place::Host => "cpu (tile-IR interpreter)".to_string(),
+            Place::Cuda(gpu) => format!(
+                "{} (sm_{}{})",
+                gpu.name, gpu.compute_capability.0, gpu.compute_capability.1
+            ),
         }
     }
 

@@ -18,7 +18,7 @@ use crate::device::{Device, DeviceKind};
 use crate::element::Element;
 use crate::error::Error;
 use crate::grid::Grid;
-use crate::tensor::{HostStorage, Tensor};
+use crate::tensor::{HostStorage, Storage, Tensor};
 
 /// A declared configuration of a kernel (`#[tile_kernel(configs = [...])]`).
 #[derive(Clone, Copy, Debug)]
@@ -42,19 +42,18 @@ pub struct KernelSource {
     pub configs: &'static [Config],
 }
 
+/// A tensor passed to a kernel: the pointer to its first element.
+pub struct TensorArg<'a> {
+    pub(crate) storage: Storage,
+    pub(crate) dtype: ScalarType,
+    pub(crate) device: Device,
+    borrow: PhantomData<&'a ()>,
+}
+
 /// One launch argument.
 pub enum Arg<'a> {
     /// A tensor, passed as a pointer to its first element.
-    Tensor {
-        /// Its storage.
-        storage: HostStorage,
-        /// Its element type.
-        dtype: ScalarType,
-        /// Its device.
-        device: Device,
-        /// Ties the argument to the borrow of the tensor.
-        borrow: PhantomData<&'a ()>,
-    },
+    Tensor(TensorArg<'a>),
     /// An integer scalar of the given type.
     Int(i64, ScalarType),
     /// A float scalar of the given type.
@@ -70,12 +69,12 @@ pub trait PtrArg<'a, T: Element> {
 }
 
 fn tensor_arg<'a, T: Element>(t: &Tensor<T>) -> Arg<'a> {
-    Arg::Tensor {
-        storage: Arc::clone(&t.storage),
+    Arg::Tensor(TensorArg {
+        storage: t.storage.clone(),
         dtype: T::DTYPE,
         device: t.device.clone(),
         borrow: PhantomData,
-    }
+    })
 }
 
 impl<'a, T: Element> PtrArg<'a, T> for &'a Tensor<T> {
@@ -209,6 +208,11 @@ pub fn launch(
     }
     match dev.kind() {
         DeviceKind::Cpu => run_on_cpu(dev, kernel.name, &module, grid, args),
+        DeviceKind::Cuda => Err(launch_err(format!(
+            "tile kernels do not run on {} yet: the tile-IR -> NVPTX lowering has not landed; \
+             run it on Device::cpu() (PTX written by hand runs through Device::load_ptx)",
+            dev.name()
+        ))),
     }
 }
 
@@ -232,17 +236,20 @@ fn run_on_cpu(
     let mut values = Vec::with_capacity(args.len());
     for (i, arg) in args.into_iter().enumerate() {
         let value = match arg {
-            Arg::Tensor {
+            Arg::Tensor(TensorArg {
                 storage,
                 dtype,
                 device,
                 ..
-            } => {
+            }) => {
                 if !device.same(dev) {
                     return Err(launch_err(format!(
                         "argument {i} is a tensor on another device"
                     )));
                 }
+                let Storage::Host(storage) = storage else {
+                    return Err(launch_err(format!("argument {i} is not in host memory")));
+                };
                 let buffer = match storages.iter().position(|s| Arc::ptr_eq(s, &storage)) {
                     Some(b) => b,
                     None => {

@@ -3,18 +3,28 @@
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
-use crate::device::Device;
+use crate::cuda::DeviceStorage;
+use crate::device::{Device, Place};
 use crate::element::Element;
 use crate::error::Error;
 
 /// The bytes of a tensor on the CPU device (little-endian elements).
 pub(crate) type HostStorage = Arc<Mutex<Vec<u8>>>;
 
+/// Where a tensor's bytes live.
+#[derive(Clone)]
+pub(crate) enum Storage {
+    /// Host memory (the CPU device).
+    Host(HostStorage),
+    /// GPU memory.
+    Cuda(DeviceStorage),
+}
+
 /// A row-major tensor of `T` on a device.
 pub struct Tensor<T: Element> {
     pub(crate) device: Device,
     pub(crate) shape: Vec<usize>,
-    pub(crate) storage: HostStorage,
+    pub(crate) storage: Storage,
     _elem: PhantomData<T>,
 }
 
@@ -41,7 +51,28 @@ fn element_count(shape: &[usize]) -> Result<usize, Error> {
         })
 }
 
+fn encode<T: Element>(data: &[T]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(data.len() * T::DTYPE.bytes());
+    for &v in data {
+        v.write_le(&mut bytes);
+    }
+    bytes
+}
+
 impl<T: Element> Tensor<T> {
+    fn with_bytes(device: &Device, shape: Vec<usize>, bytes: Vec<u8>) -> Result<Tensor<T>, Error> {
+        let storage = match device.place() {
+            Place::Host => Storage::Host(Arc::new(Mutex::new(bytes))),
+            Place::Cuda(gpu) => Storage::Cuda(Arc::new(Mutex::new(gpu.upload(&bytes)?))),
+        };
+        Ok(Tensor {
+            device: device.clone(),
+            shape,
+            storage,
+            _elem: PhantomData,
+        })
+    }
+
     pub(crate) fn from_slice(
         device: &Device,
         data: &[T],
@@ -54,16 +85,7 @@ impl<T: Element> Tensor<T> {
                 data.len()
             )));
         }
-        let mut bytes = Vec::with_capacity(n * T::DTYPE.bytes());
-        for &v in data {
-            v.write_le(&mut bytes);
-        }
-        Ok(Tensor {
-            device: device.clone(),
-            shape,
-            storage: Arc::new(Mutex::new(bytes)),
-            _elem: PhantomData,
-        })
+        Tensor::with_bytes(device, shape, encode(data))
     }
 
     pub(crate) fn zeros(device: &Device, shape: Vec<usize>) -> Result<Tensor<T>, Error> {
@@ -71,12 +93,15 @@ impl<T: Element> Tensor<T> {
         let bytes = n
             .checked_mul(T::DTYPE.bytes())
             .ok_or_else(|| Error::Tensor(format!("shape {shape:?} is too large")))?;
-        Ok(Tensor {
-            device: device.clone(),
-            shape,
-            storage: Arc::new(Mutex::new(vec![0u8; bytes])),
-            _elem: PhantomData,
-        })
+        match device.place() {
+            Place::Host => Tensor::with_bytes(device, shape, vec![0u8; bytes]),
+            Place::Cuda(gpu) => Ok(Tensor {
+                device: device.clone(),
+                shape,
+                storage: Storage::Cuda(Arc::new(Mutex::new(gpu.zeros(bytes)?))),
+                _elem: PhantomData,
+            }),
+        }
     }
 
     /// The shape.
@@ -99,13 +124,33 @@ impl<T: Element> Tensor<T> {
         &self.device
     }
 
-    /// Copies the data back to the host.
-    pub fn to_vec(&self) -> Vec<T> {
-        let bytes = self.storage.lock().unwrap_or_else(|e| e.into_inner());
-        bytes
+    /// Copies the data back to the host; fails only when a GPU reports an
+    /// error (for example after a kernel faulted).
+    pub fn read(&self) -> Result<Vec<T>, Error> {
+        let bytes = match (&self.storage, self.device.place()) {
+            (Storage::Host(h), _) => h.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            (Storage::Cuda(d), Place::Cuda(gpu)) => {
+                let slice = d.lock().unwrap_or_else(|e| e.into_inner());
+                gpu.download(&slice, self.len() * T::DTYPE.bytes())?
+            }
+            (Storage::Cuda(_), Place::Host) => {
+                return Err(Error::Tensor("a GPU tensor lost its device".to_string()));
+            }
+        };
+        Ok(bytes
             .chunks_exact(T::DTYPE.bytes())
             .map(T::read_le)
-            .collect()
+            .collect())
+    }
+
+    /// Copies the data back to the host.
+    ///
+    /// # Panics
+    /// When a GPU reports an error while copying (use [`Tensor::read`] to
+    /// handle that case); never on the CPU device.
+    pub fn to_vec(&self) -> Vec<T> {
+        self.read()
+            .unwrap_or_else(|e| panic!("reading a tensor back from {:?} failed: {e}", self.device))
     }
 
     /// Overwrites the data from the host; the length must match.
@@ -118,11 +163,16 @@ impl<T: Element> Tensor<T> {
                 data.len()
             )));
         }
-        let mut bytes = Vec::with_capacity(data.len() * T::DTYPE.bytes());
-        for &v in data {
-            v.write_le(&mut bytes);
+        let bytes = encode(data);
+        match (&self.storage, self.device.place()) {
+            (Storage::Host(h), _) => *h.lock().unwrap_or_else(|e| e.into_inner()) = bytes,
+            (Storage::Cuda(d), Place::Cuda(gpu)) => {
+                gpu.overwrite(&mut d.lock().unwrap_or_else(|e| e.into_inner()), &bytes)?
+            }
+            (Storage::Cuda(_), Place::Host) => {
+                return Err(Error::Tensor("a GPU tensor lost its device".to_string()));
+            }
         }
-        *self.storage.lock().unwrap_or_else(|e| e.into_inner()) = bytes;
         Ok(())
     }
 }
@@ -139,6 +189,7 @@ mod tests {
             .unwrap();
         assert_eq!(t.shape(), &[2, 3]);
         assert_eq!(t.to_vec(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(t.read().unwrap(), t.to_vec());
         let err = dev.tensor(&[1i32, 2], [3]).unwrap_err().to_string();
         assert!(
             err.contains("shape [3] needs 3 elements but 2 were given"),
@@ -148,5 +199,7 @@ mod tests {
         assert_eq!(z.to_vec(), vec![half::f16::ZERO; 4]);
         let mut z = z;
         assert!(z.copy_from(&[half::f16::ONE; 3]).is_err());
+        z.copy_from(&[half::f16::ONE; 4]).unwrap();
+        assert_eq!(z.to_vec(), vec![half::f16::ONE; 4]);
     }
 }

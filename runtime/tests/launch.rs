@@ -165,9 +165,19 @@ fn launch_errors_say_what_is_wrong() {
 }
 
 #[test]
-fn cuda_is_a_clear_error_for_now() {
-    let err = Device::cuda(0).unwrap_err().to_string();
-    assert!(err.contains("CUDA device 0 is not available"), "{err}");
-    assert!(err.contains("Device::cpu()"), "{err}");
+fn cuda_without_a_gpu_is_a_clear_error() {
+    match Device::cuda(0) {
+        Err(e) => {
+            let e = e.to_string();
+            assert!(e.contains("CUDA device 0 is not available"), "{e}");
+            assert!(e.contains("Device::cpu()"), "{e}");
+        }
+        Ok(dev) => assert_eq!(dev.kind(), tilefuse_runtime::DeviceKind::Cuda),
+    }
     assert_eq!(Device::best().kind(), tilefuse_runtime::DeviceKind::Cpu);
+    let err = Device::cpu()
+        .load_ptx(".version 7.0", "k")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("PTX kernel `k` needs a CUDA device"), "{err}");
 }

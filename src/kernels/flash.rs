@@ -343,6 +343,12 @@ impl Blocks {
                 n: 16,
                 d: bd,
             },
+            // GPU tiles (FlashAttention-2's shape); tuned when tile kernels run on GPUs.
+            DeviceKind::Cuda => Blocks {
+                m: 128,
+                n: 64,
+                d: bd,
+            },
         }
     }
 }

@@ -1,0 +1,109 @@
+//! Kernels loaded from PTX text, launched on a CUDA device: the runtime's
+//! low-level path, for PTX written by hand or produced by the NVPTX backend.
+
+use cudarc::driver::CudaFunction;
+
+use crate::cuda::KernelArg;
+use crate::device::{Device, Place};
+use crate::error::Error;
+use crate::grid::Grid;
+use crate::launch::{Arg, TensorArg};
+use crate::tensor::Storage;
+use tilefuse_codegen::ir::ScalarType;
+
+/// A kernel of a PTX module loaded on a CUDA device.
+pub struct PtxKernel {
+    device: Device,
+    name: String,
+    function: CudaFunction,
+}
+
+impl std::fmt::Debug for PtxKernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PtxKernel({} on {:?})", self.name, self.device)
+    }
+}
+
+impl Device {
+    /// Loads `ptx` (cached per device) and returns its kernel `name`.
+    /// Errors when this is not a GPU, when the driver rejects the PTX (for
+    /// example PTX for a newer architecture), or when there is no such kernel.
+    pub fn load_ptx(&self, ptx: &str, name: &str) -> Result<PtxKernel, Error> {
+        match self.place() {
+            Place::Host => Err(Error::Invalid(format!(
+                "PTX kernel `{name}` needs a CUDA device; {} runs tile IR only",
+                self.name()
+            ))),
+            Place::Cuda(gpu) => Ok(PtxKernel {
+                device: self.clone(),
+                name: name.to_string(),
+                function: gpu.function(ptx, name)?,
+            }),
+        }
+    }
+}
+
+impl PtxKernel {
+    /// Launches the kernel over `grid` with `block` threads per CTA and
+    /// `shared_bytes` of dynamic shared memory, and waits for it.
+    ///
+    /// `args` must match the kernel's parameters in order and type (tensors
+    /// for pointers, scalars of the parameter's width): PTX carries no types
+    /// the driver checks, so a mismatch is undefined behaviour on the GPU —
+    /// this is the low-level path; `#[tile_kernel]` launchers are typed.
+    /// Threads per block and shared memory are checked against the kernel's
+    /// and the device's limits first, with an error saying what to shrink.
+    pub fn launch(
+        &self,
+        grid: Grid,
+        block: [u32; 3],
+        shared_bytes: u32,
+        args: Vec<Arg<'_>>,
+    ) -> Result<(), Error> {
+        let fail = |message: String| Error::Launch {
+            kernel: self.name.clone(),
+            message,
+        };
+        let grid = grid.checked().map_err(fail)?;
+        let Place::Cuda(gpu) = self.device.place() else {
+            return Err(fail("the kernel's device is not a GPU".to_string()));
+        };
+        let mut kernel_args = Vec::with_capacity(args.len());
+        for (i, arg) in args.into_iter().enumerate() {
+            kernel_args.push(match arg {
+                Arg::Tensor(TensorArg {
+                    storage, device, ..
+                }) => {
+                    if !device.same(&self.device) {
+                        return Err(fail(format!("argument {i} is a tensor on another device")));
+                    }
+                    match storage {
+                        Storage::Cuda(s) => KernelArg::Buffer(s),
+                        Storage::Host(_) => {
+                            return Err(fail(format!("argument {i} is a host tensor")));
+                        }
+                    }
+                }
+                Arg::Int(v, ScalarType::I8) => KernelArg::I8(v as i8),
+                Arg::Int(v, ScalarType::I16) => KernelArg::I16(v as i16),
+                Arg::Int(v, ScalarType::I32) => KernelArg::I32(v as i32),
+                Arg::Int(v, _) => KernelArg::I64(v),
+                Arg::Float(v, ScalarType::F16) => KernelArg::U16(half::f16::from_f64(v).to_bits()),
+                Arg::Float(v, ScalarType::BF16) => {
+                    KernelArg::U16(half::bf16::from_f64(v).to_bits())
+                }
+                Arg::Float(v, ScalarType::F32) => KernelArg::F32(v as f32),
+                Arg::Float(v, _) => KernelArg::F64(v),
+                Arg::Bool(v) => KernelArg::Bool(v),
+            });
+        }
+        gpu.launch(
+            &self.function,
+            &self.name,
+            grid,
+            block,
+            shared_bytes,
+            &kernel_args,
+        )
+    }
+}
