@@ -99,7 +99,7 @@ fn dump_errors_say_what_would_work() {
     let cases: [(&[&str], &str); 6] = [
         (&["dump"], "dump needs a FILE.rs"),
         (&["frobnicate"], "unknown command `frobnicate`"),
-        (&["dump", FILE, "--stage", "ptx"], "unknown stage `ptx`"),
+        (&["dump", FILE, "--stage", "sass"], "unknown stage `sass`"),
         (&["dump", FILE, "--kernel", "nope"], "no kernel `nope`"),
         (
             &["dump", FILE, "--stage", "specialized"],
@@ -123,4 +123,62 @@ fn dump_errors_say_what_would_work() {
         !ok && err.contains("cannot read tests/data/missing.rs"),
         "{err}"
     );
+}
+
+#[cfg(not(feature = "llvm"))]
+#[test]
+fn ptx_stage_needs_the_backend() {
+    let (ok, _, err) = tilefuse(&[
+        "dump",
+        FILE,
+        "--kernel",
+        "softmax",
+        "--const",
+        "BLOCK=128",
+        "--stage",
+        "ptx",
+    ]);
+    assert!(
+        !ok && err.contains("built without the NVPTX backend"),
+        "{err}"
+    );
+}
+
+#[cfg(feature = "llvm")]
+#[test]
+fn nvptx_ptx_stage_emits_the_kernel() {
+    let (ok, out, err) = tilefuse(&[
+        "dump",
+        FILE,
+        "--kernel",
+        "softmax",
+        "--const",
+        "BLOCK=128",
+        "--stage",
+        "ptx",
+        "--arch",
+        "sm_90a",
+        "--num-warps",
+        "2",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(".target sm_90a")
+            && out.contains(".entry softmax")
+            && out.contains(".maxntid 64"),
+        "{out}"
+    );
+    let (ok, _, err) = tilefuse(&[
+        "dump",
+        FILE,
+        "--kernel",
+        "softmax",
+        "--const",
+        "BLOCK=128",
+        "--stage",
+        "ptx",
+        "--arch",
+        "sm_70",
+    ]);
+    assert!(!ok && err.contains("unknown --arch `sm_70`"), "{err}");
 }

@@ -13,7 +13,9 @@
 //!   file has several kernels);
 //! - `optimized`: after the tile pipeline (inline, canonicalize, CSE, DCE),
 //!   the kernel alone (its device functions are inlined);
-//! - `all`: each of the above in turn, headed by `// ----- <stage>`.
+//! - `ptx`: the PTX of the optimized kernel for `--arch` (default `sm_80`)
+//!   with `--num-warps` warps (default 4); needs the `llvm` feature;
+//! - `all`: tile, specialized and optimized in turn, headed by `// ----- <stage>`.
 
 use std::process::ExitCode;
 
@@ -22,13 +24,14 @@ use tilefuse_codegen::ir::{ConstValue, FuncKind, Module, print_module};
 use tilefuse_codegen::passes::pipeline::{keep_only_kernel, run_tile_pipeline};
 use tilefuse_codegen::passes::specialize;
 
-const USAGE: &str = "usage: tilefuse dump FILE.rs [--kernel K] [--const NAME=V]... [--stage tile|specialized|optimized|all]";
+const USAGE: &str = "usage: tilefuse dump FILE.rs [--kernel K] [--const NAME=V]... [--stage tile|specialized|optimized|ptx|all] [--arch sm_80] [--num-warps 4]";
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Stage {
     Tile,
     Specialized,
     Optimized,
+    Ptx,
     All,
 }
 
@@ -37,6 +40,8 @@ struct DumpArgs {
     kernel: Option<String>,
     consts: Vec<(String, ConstValue)>,
     stage: Stage,
+    arch: String,
+    num_warps: u32,
 }
 
 fn parse_const(s: &str) -> Result<(String, ConstValue), String> {
@@ -66,6 +71,8 @@ fn parse_args(args: &[String]) -> Result<DumpArgs, String> {
         kernel: None,
         consts: Vec::new(),
         stage: Stage::Tile,
+        arch: "sm_80".to_string(),
+        num_warps: 4,
     };
     while let Some(arg) = it.next() {
         let mut value = |flag: &str| {
@@ -81,13 +88,21 @@ fn parse_args(args: &[String]) -> Result<DumpArgs, String> {
                     "tile" => Stage::Tile,
                     "specialized" => Stage::Specialized,
                     "optimized" => Stage::Optimized,
+                    "ptx" => Stage::Ptx,
                     "all" => Stage::All,
                     s => {
                         return Err(format!(
-                            "unknown stage `{s}`: use tile, specialized, optimized or all"
+                            "unknown stage `{s}`: use tile, specialized, optimized, ptx or all"
                         ));
                     }
                 }
+            }
+            "--arch" => out.arch = value("--arch")?,
+            "--num-warps" => {
+                let v = value("--num-warps")?;
+                out.num_warps = v
+                    .parse()
+                    .map_err(|_| format!("--num-warps wants a number, got `{v}`"))?;
             }
             "-h" | "--help" => return Err(USAGE.to_string()),
             s if s.starts_with('-') => return Err(format!("unknown option `{s}`\n{USAGE}")),
@@ -163,15 +178,47 @@ fn dump(args: &DumpArgs) -> Result<String, String> {
         }
         out.push_str(&print_module(&specialized));
     }
+    if args.stage == Stage::Specialized {
+        return Ok(out);
+    }
+    run_tile_pipeline(&mut specialized).map_err(|e| e.to_string())?;
+    keep_only_kernel(&mut specialized, &kernel).map_err(|e| e.to_string())?;
     if args.stage == Stage::Optimized || all {
-        run_tile_pipeline(&mut specialized).map_err(|e| e.to_string())?;
-        keep_only_kernel(&mut specialized, &kernel).map_err(|e| e.to_string())?;
         if all {
             out.push_str("// ----- optimized\n");
         }
         out.push_str(&print_module(&specialized));
     }
+    if args.stage == Stage::Ptx {
+        out.push_str(&ptx(&specialized, &kernel, args)?);
+    }
     Ok(out)
+}
+
+/// The PTX of the optimized kernel (the NVPTX backend, feature `llvm`).
+#[cfg(feature = "llvm")]
+fn ptx(module: &Module, kernel: &str, args: &DumpArgs) -> Result<String, String> {
+    use tilefuse_codegen::nvptx::Arch;
+    use tilefuse_codegen::nvptx::lower::{LowerOptions, lower_to_ptx};
+    let arch = Arch::from_name(&args.arch).ok_or_else(|| {
+        let names: Vec<&str> = Arch::ALL.iter().map(|a| a.name()).collect();
+        format!("unknown --arch `{}`: use one of {names:?}", args.arch)
+    })?;
+    lower_to_ptx(
+        module,
+        kernel,
+        LowerOptions {
+            arch,
+            num_warps: args.num_warps,
+        },
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// Without the NVPTX backend there is no PTX stage.
+#[cfg(not(feature = "llvm"))]
+fn ptx(_: &Module, _: &str, _: &DumpArgs) -> Result<String, String> {
+    Err("this tilefuse was built without the NVPTX backend: build it with `--features llvm` for --stage ptx".to_string())
 }
 
 fn main() -> ExitCode {

@@ -18,6 +18,7 @@
 pub mod emit;
 pub mod intrinsics;
 pub mod kernel;
+pub mod lower;
 pub mod ptxas;
 pub mod smoke;
 pub mod target;

@@ -1,0 +1,192 @@
+//! Pointer arithmetic, loads and stores, register by register. Masked-off
+//! lanes touch no memory (each access is guarded by its mask), and only the
+//! owner of an element stores it (threads holding copies do not).
+
+use inkwell::IntPredicate;
+use inkwell::values::{BasicValueEnum, IntValue};
+
+use super::{Lowered, Lowerer, NvptxError, err_at, llvm, scalar_llvm};
+use crate::ir::OpId;
+
+impl<'ctx> Lowerer<'ctx, '_> {
+    fn regs_of(&self, l: &Lowered<'ctx>, r: usize) -> BasicValueEnum<'ctx> {
+        match l {
+            Lowered::Scalar(v) => *v,
+            Lowered::Tile(regs, _) => regs[r],
+        }
+    }
+
+    pub(super) fn addptr(&mut self, op: OpId) -> Result<(), NvptxError> {
+        let data = self.tf.body.op(op).clone();
+        let (pointee, _) = self
+            .tf
+            .body
+            .ty(data.operands[0])
+            .pointee()
+            .ok_or_else(|| err_at(&data.loc, data.kind, "addptr of a non-pointer"))?;
+        let elem_t = scalar_llvm(self.ctx, pointee);
+        let (p, off) = (self.get(data.operands[0]), self.get(data.operands[1]));
+        let i64t = self.ctx.i64_type();
+        let one = |this: &mut Self,
+                   p: BasicValueEnum<'ctx>,
+                   o: BasicValueEnum<'ctx>|
+         -> Result<BasicValueEnum<'ctx>, NvptxError> {
+            let o64 = this
+                .b
+                .build_int_s_extend_or_bit_cast(o.into_int_value(), i64t, "")
+                .map_err(llvm)?;
+            Ok(
+                super::super::kernel::gep(&this.b, elem_t, p.into_pointer_value(), &[o64], "")?
+                    .into(),
+            )
+        };
+        let result = match (&p, &off) {
+            (Lowered::Scalar(pv), Lowered::Scalar(ov)) => Lowered::Scalar(one(self, *pv, *ov)?),
+            (Lowered::Tile(regs, d), _) | (_, Lowered::Tile(regs, d)) => {
+                let (n, d) = (regs.len(), d.clone());
+                let mut out = Vec::with_capacity(n);
+                for r in 0..n {
+                    let (pv, ov) = (self.regs_of(&p, r), self.regs_of(&off, r));
+                    out.push(one(self, pv, ov)?);
+                }
+                Lowered::Tile(out, d)
+            }
+        };
+        self.set(data.results[0], result);
+        Ok(())
+    }
+
+    /// `if cond { then() } else { otherwise }` as a value, in straight-line blocks.
+    fn guarded(
+        &mut self,
+        cond: IntValue<'ctx>,
+        then: impl FnOnce(&mut Self) -> Result<BasicValueEnum<'ctx>, NvptxError>,
+        otherwise: BasicValueEnum<'ctx>,
+    ) -> Result<BasicValueEnum<'ctx>, NvptxError> {
+        let from = self.b.get_insert_block().expect("positioned");
+        let then_bb = self.ctx.append_basic_block(self.function, "masked.then");
+        let cont = self.ctx.append_basic_block(self.function, "masked.cont");
+        self.b
+            .build_conditional_branch(cond, then_bb, cont)
+            .map_err(llvm)?;
+        self.b.position_at_end(then_bb);
+        let v = then(self)?;
+        let then_end = self.b.get_insert_block().expect("positioned");
+        self.b.build_unconditional_branch(cont).map_err(llvm)?;
+        self.b.position_at_end(cont);
+        let phi = self.b.build_phi(v.get_type(), "").map_err(llvm)?;
+        phi.add_incoming(&[(&v, then_end), (&otherwise, from)]);
+        Ok(phi.as_basic_value())
+    }
+
+    /// Runs `then` only when `cond` holds.
+    fn when(
+        &mut self,
+        cond: IntValue<'ctx>,
+        then: impl FnOnce(&mut Self) -> Result<(), NvptxError>,
+    ) -> Result<(), NvptxError> {
+        let then_bb = self.ctx.append_basic_block(self.function, "store.then");
+        let cont = self.ctx.append_basic_block(self.function, "store.cont");
+        self.b
+            .build_conditional_branch(cond, then_bb, cont)
+            .map_err(llvm)?;
+        self.b.position_at_end(then_bb);
+        then(self)?;
+        self.b.build_unconditional_branch(cont).map_err(llvm)?;
+        self.b.position_at_end(cont);
+        Ok(())
+    }
+
+    pub(super) fn load(&mut self, op: OpId) -> Result<(), NvptxError> {
+        let data = self.tf.body.op(op).clone();
+        let (pointee, _) = self
+            .tf
+            .body
+            .ty(data.operands[0])
+            .pointee()
+            .ok_or_else(|| err_at(&data.loc, data.kind, "load from a non-pointer"))?;
+        let elem_t = scalar_llvm(self.ctx, pointee);
+        let p = self.get(data.operands[0]);
+        let mask = data.operands.get(1).map(|&m| self.get(m));
+        let other = data.operands.get(2).map(|&o| self.get(o));
+        let zero = elem_t.const_zero();
+        let n = match &p {
+            Lowered::Tile(regs, _) => regs.len(),
+            Lowered::Scalar(_) => 1,
+        };
+        let mut out = Vec::with_capacity(n);
+        for r in 0..n {
+            let ptr = self.regs_of(&p, r).into_pointer_value();
+            let v = match &mask {
+                None => self.b.build_load(elem_t, ptr, "").map_err(llvm)?,
+                Some(m) => {
+                    let cond = self.regs_of(m, r).into_int_value();
+                    let otherwise = other.as_ref().map_or(zero, |o| self.regs_of(o, r));
+                    self.guarded(
+                        cond,
+                        |this| this.b.build_load(elem_t, ptr, "").map_err(llvm),
+                        otherwise,
+                    )?
+                }
+            };
+            out.push(v);
+        }
+        let result = match p {
+            Lowered::Tile(_, d) => Lowered::Tile(out, d),
+            Lowered::Scalar(_) => Lowered::Scalar(out[0]),
+        };
+        self.set(data.results[0], result);
+        Ok(())
+    }
+
+    pub(super) fn store(&mut self, op: OpId) -> Result<(), NvptxError> {
+        let data = self.tf.body.op(op).clone();
+        let p = self.get(data.operands[0]);
+        let v = self.get(data.operands[1]);
+        let mask = data.operands.get(2).map(|&m| self.get(m));
+        let i32t = self.ctx.i32_type();
+        match &p {
+            Lowered::Scalar(ptr) => {
+                // A scalar store: every thread holds the value; thread 0 writes it.
+                let first = self
+                    .b
+                    .build_int_compare(IntPredicate::EQ, self.tid, i32t.const_zero(), "")
+                    .map_err(llvm)?;
+                let cond = match &mask {
+                    Some(m) => self
+                        .b
+                        .build_and(first, self.regs_of(m, 0).into_int_value(), "")
+                        .map_err(llvm)?,
+                    None => first,
+                };
+                let (ptr, val) = (ptr.into_pointer_value(), self.regs_of(&v, 0));
+                self.when(cond, |this| {
+                    this.b.build_store(ptr, val).map(|_| ()).map_err(llvm)
+                })
+            }
+            Lowered::Tile(regs, d) => {
+                let (n, d) = (regs.len(), d.clone());
+                for r in 0..n {
+                    if r as u64 & d.dup_reg_mask != 0 {
+                        continue; // a copy of an element another register stores
+                    }
+                    let mut cond = d.owner;
+                    if let Some(m) = &mask {
+                        cond = self
+                            .b
+                            .build_and(cond, self.regs_of(m, r).into_int_value(), "")
+                            .map_err(llvm)?;
+                    }
+                    let (ptr, val) = (
+                        self.regs_of(&p, r).into_pointer_value(),
+                        self.regs_of(&v, r),
+                    );
+                    self.when(cond, |this| {
+                        this.b.build_store(ptr, val).map(|_| ()).map_err(llvm)
+                    })?;
+                }
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,405 @@
+//! Lowering of specialized tile IR to LLVM NVPTX, for kernels over 1-d tiles.
+//!
+//! Each 1-d tile is distributed over the CTA's threads by a blocked linear
+//! layout ([`dist`]); a tile value becomes one LLVM value per register of
+//! each thread, a scalar one uniform LLVM value. Elementwise ops apply per
+//! register, loads and stores are per-register and predicated by the mask
+//! (stores also by ownership, so that copies never write), reductions
+//! combine registers, then lanes by butterfly shuffles, then warps through
+//! shared memory; `for`/`if`/`while` become LLVM control flow with phis.
+//!
+//! What this covers is what 1-d kernels need (vector add, row softmax,
+//! layernorm with column loops). Ops on 2-d tiles (`dot`, `expand_dims`,
+//! `broadcast`, `trans`, ...) and scans, sorts, descriptors, atomics and
+//! prints are errors naming the op: they need the layout conversions of
+//! the GPU dialect, which come next.
+//!
+//! Preconditions: the kernel is specialized, the tile pipeline ran (no
+//! calls, no constexprs), and `keep_only_kernel` left it alone in its module.
+
+mod compute;
+mod control;
+mod dist;
+mod memory;
+mod reduce;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use inkwell::AddressSpace;
+use inkwell::builder::Builder;
+use inkwell::context::Context;
+use inkwell::module::Module as LlvmModule;
+use inkwell::types::{BasicMetadataTypeEnum, BasicTypeEnum};
+use inkwell::values::{BasicValueEnum, FunctionValue, GlobalValue, IntValue};
+
+use super::NvptxError;
+use super::emit::emit_ptx;
+use super::intrinsics::{self, SpecialReg};
+use super::kernel::declare_kernel;
+use super::target::Arch;
+use crate::ir::{
+    ElemType, Func, FuncKind, Location, Module, OpId, OpKind, RegionId, ScalarType, Type, ValueId,
+};
+use dist::{Dist, DistPlan, axis_bits};
+
+/// How to lower: the target and the CTA size.
+#[derive(Clone, Copy, Debug)]
+pub struct LowerOptions {
+    /// The architecture to emit PTX for.
+    pub arch: Arch,
+    /// Warps per CTA (the launch uses `32 * num_warps` threads).
+    pub num_warps: u32,
+}
+
+/// Lowers kernel `kernel` of `module` and returns its PTX.
+pub fn lower_to_ptx(
+    module: &Module,
+    kernel: &str,
+    opts: LowerOptions,
+) -> Result<String, NvptxError> {
+    let func = module
+        .func(kernel)
+        .ok_or_else(|| NvptxError(format!("no kernel `{kernel}` in the module")))?;
+    if func.kind != FuncKind::Kernel {
+        return Err(NvptxError(format!(
+            "`{kernel}` is a device function, not a kernel"
+        )));
+    }
+    if !opts.num_warps.is_power_of_two() || opts.num_warps > 32 {
+        return Err(NvptxError(format!(
+            "num_warps = {} must be a power of two up to 32",
+            opts.num_warps
+        )));
+    }
+    let ctx = Context::create();
+    let llvm = Lowerer::new(&ctx, func, opts)?.run()?;
+    emit_ptx(&llvm, opts.arch)
+}
+
+/// A lowered SSA value.
+#[derive(Clone)]
+pub(crate) enum Lowered<'ctx> {
+    /// A scalar or pointer, the same in every thread.
+    Scalar(BasicValueEnum<'ctx>),
+    /// A 1-d tile: this thread's registers of it.
+    Tile(Vec<BasicValueEnum<'ctx>>, Rc<Dist<'ctx>>),
+}
+
+pub(crate) struct Lowerer<'ctx, 'a> {
+    ctx: &'ctx Context,
+    module: LlvmModule<'ctx>,
+    b: Builder<'ctx>,
+    function: FunctionValue<'ctx>,
+    tf: &'a Func,
+    opts: LowerOptions,
+    values: HashMap<ValueId, Lowered<'ctx>>,
+    dists: HashMap<u64, Rc<Dist<'ctx>>>,
+    lane: IntValue<'ctx>,
+    warp: IntValue<'ctx>,
+    tid: IntValue<'ctx>,
+    smem: Option<GlobalValue<'ctx>>,
+}
+
+fn err_at(loc: &Location, kind: OpKind, msg: impl std::fmt::Display) -> NvptxError {
+    NvptxError(format!("{loc}: {kind}: {msg}"))
+}
+
+impl<'ctx, 'a> Lowerer<'ctx, 'a> {
+    fn new(ctx: &'ctx Context, tf: &'a Func, opts: LowerOptions) -> Result<Self, NvptxError> {
+        if !tf.consts.is_empty() {
+            return Err(NvptxError(format!(
+                "`{}` is not specialized: bind its constants first",
+                tf.name
+            )));
+        }
+        let module = ctx.create_module(&tf.name);
+        let b = ctx.create_builder();
+        let mut param_types: Vec<BasicMetadataTypeEnum> = Vec::new();
+        for ty in tf.param_types() {
+            param_types.push(
+                llvm_type_of(ctx, &ty)
+                    .map_err(|m| NvptxError(format!("kernel `{}`: {m}", tf.name)))?
+                    .into(),
+            );
+        }
+        let fn_type = ctx.void_type().fn_type(&param_types, false);
+        let function = declare_kernel(&module, &tf.name, fn_type, 32 * opts.num_warps);
+        let entry = ctx.append_basic_block(function, "entry");
+        b.position_at_end(entry);
+        let zero = ctx.i32_type().const_zero();
+        let mut me = Lowerer {
+            ctx,
+            module,
+            b,
+            function,
+            tf,
+            opts,
+            values: HashMap::new(),
+            dists: HashMap::new(),
+            lane: zero,
+            warp: zero,
+            tid: zero,
+            smem: None,
+        };
+        me.tid = me.special(SpecialReg::ThreadId(0))?;
+        let i32t = ctx.i32_type();
+        me.lane =
+            me.b.build_and(me.tid, i32t.const_int(31, false), "lane")
+                .map_err(llvm)?;
+        me.warp =
+            me.b.build_right_shift(me.tid, i32t.const_int(5, false), false, "warp")
+                .map_err(llvm)?;
+        for (i, &p) in tf.params().iter().enumerate() {
+            let v = function.get_nth_param(i as u32).expect("declared above");
+            me.values.insert(p, Lowered::Scalar(v));
+        }
+        Ok(me)
+    }
+
+    fn special(&self, reg: SpecialReg) -> Result<IntValue<'ctx>, NvptxError> {
+        let f = intrinsics::special_reg(&self.module, reg)?;
+        let call = self.b.build_call(f, &[], "").map_err(llvm)?;
+        Ok(call.try_as_basic_value().unwrap_basic().into_int_value())
+    }
+
+    /// The distribution of 1-d tiles of `n` elements. All of them are made
+    /// in the entry block before any op is lowered (see `run`), so their
+    /// per-thread values dominate every use.
+    fn dist(&mut self, n: u64) -> Result<Rc<Dist<'ctx>>, NvptxError> {
+        if let Some(d) = self.dists.get(&n) {
+            return Ok(Rc::clone(d));
+        }
+        if self.values.len() > self.tf.params().len() {
+            return Err(NvptxError(format!(
+                "internal: tile size {n} was not planned at the entry"
+            )));
+        }
+        let plan = DistPlan::new(n, self.opts.num_warps).map_err(|e| NvptxError(e.to_string()))?;
+        let i32t = self.ctx.i32_type();
+        let mut coord = i32t.const_zero();
+        for (src, bases) in [(self.lane, &plan.lane_bases), (self.warp, &plan.warp_bases)] {
+            for (bit, &basis) in bases.iter().enumerate() {
+                if basis == 0 {
+                    continue;
+                }
+                let set = self
+                    .b
+                    .build_and(src, i32t.const_int(1 << bit, false), "")
+                    .map_err(llvm)?;
+                let is_set = self
+                    .b
+                    .build_int_compare(inkwell::IntPredicate::NE, set, i32t.const_zero(), "")
+                    .map_err(llvm)?;
+                let add = self
+                    .b
+                    .build_select(is_set, i32t.const_int(basis, false), i32t.const_zero(), "")
+                    .map_err(llvm)?;
+                coord = self
+                    .b
+                    .build_xor(coord, add.into_int_value(), "coord")
+                    .map_err(llvm)?;
+            }
+        }
+        let lane_dup = self
+            .b
+            .build_and(self.lane, i32t.const_int(plan.dup_lane_mask(), false), "")
+            .map_err(llvm)?;
+        let warp_dup = self
+            .b
+            .build_and(self.warp, i32t.const_int(plan.dup_warp_mask(), false), "")
+            .map_err(llvm)?;
+        let any_dup = self.b.build_or(lane_dup, warp_dup, "").map_err(llvm)?;
+        let owner = self
+            .b
+            .build_int_compare(
+                inkwell::IntPredicate::EQ,
+                any_dup,
+                i32t.const_zero(),
+                "owner",
+            )
+            .map_err(llvm)?;
+        let d = Rc::new(Dist {
+            regs: plan.regs,
+            reg_coord: plan.reg_coord.clone(),
+            dup_reg_mask: plan.dup_reg_mask,
+            lane_axis_bits: axis_bits(&plan.lane_bases),
+            warp_axis_bits: axis_bits(&plan.warp_bases),
+            dup_warp_mask: plan.dup_warp_mask(),
+            thread_coord: coord,
+            owner,
+        });
+        self.dists.insert(n, Rc::clone(&d));
+        Ok(d)
+    }
+
+    fn run(mut self) -> Result<LlvmModule<'ctx>, NvptxError> {
+        // Create every distribution up front, in the entry block.
+        let mut sizes: Vec<u64> = Vec::new();
+        for i in 0..self.tf.body.num_values() {
+            if let Type::Tile(shape, _) = self.tf.body.ty(ValueId(i as u32)) {
+                if let [d] = shape.as_slice()
+                    && let Some(n) = d.as_const()
+                    && !sizes.contains(&n)
+                {
+                    sizes.push(n);
+                }
+            }
+        }
+        for n in sizes {
+            self.dist(n)?;
+        }
+        let body = self.ctx.append_basic_block(self.function, "body");
+        self.b.build_unconditional_branch(body).map_err(llvm)?;
+        self.b.position_at_end(body);
+        let entry = self.tf.body.entry();
+        self.region(entry)?;
+        Ok(self.module)
+    }
+
+    /// Lowers the ops of a region; returns the operands of its terminator.
+    fn region(&mut self, r: RegionId) -> Result<Vec<ValueId>, NvptxError> {
+        for &op in &self.tf.body.region(r).ops.clone() {
+            let data = self.tf.body.op(op);
+            match data.kind {
+                OpKind::Yield | OpKind::Condition => return Ok(data.operands.clone()),
+                OpKind::Return => {
+                    self.b.build_return(None).map_err(llvm)?;
+                    return Ok(Vec::new());
+                }
+                _ => self.op(op)?,
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    fn get(&self, v: ValueId) -> Lowered<'ctx> {
+        self.values
+            .get(&v)
+            .cloned()
+            .expect("the verifier checked dominance")
+    }
+
+    fn set(&mut self, v: ValueId, l: Lowered<'ctx>) {
+        self.values.insert(v, l);
+    }
+
+    fn op(&mut self, op: OpId) -> Result<(), NvptxError> {
+        let data = self.tf.body.op(op).clone();
+        let unsupported = |what: &str| {
+            err_at(
+                &data.loc,
+                data.kind,
+                format!("{what} is not lowered to NVPTX yet"),
+            )
+        };
+        // Every tile this lowering handles is 1-d.
+        for &v in data.operands.iter().chain(&data.results) {
+            if self.tf.body.ty(v).shape().len() > 1 {
+                return Err(unsupported(
+                    "a tile of more than one dimension (it needs the GPU dialect's layouts)",
+                ));
+            }
+        }
+        match data.kind {
+            OpKind::Constant => self.constant(op),
+            OpKind::ProgramId | OpKind::NumPrograms => {
+                let axis = data.attr("axis").and_then(|a| a.as_int()).unwrap_or(0) as u8;
+                let reg = if data.kind == OpKind::ProgramId {
+                    SpecialReg::CtaId(axis)
+                } else {
+                    SpecialReg::NumCtas(axis)
+                };
+                let v = self.special(reg)?;
+                self.set(data.results[0], Lowered::Scalar(v.into()));
+                Ok(())
+            }
+            OpKind::Arange => self.arange(op),
+            OpKind::Splat => self.splat(op),
+            OpKind::Binary(_)
+            | OpKind::Unary(_)
+            | OpKind::Cmp
+            | OpKind::Select
+            | OpKind::Fma
+            | OpKind::Cast
+            | OpKind::Bitcast => self.elementwise(op),
+            OpKind::AddPtr => self.addptr(op),
+            OpKind::Load => self.load(op),
+            OpKind::Store => self.store(op),
+            OpKind::Reduce => self.reduce(op),
+            OpKind::For => self.for_op(op),
+            OpKind::If => self.if_op(op),
+            OpKind::While => self.while_op(op),
+            OpKind::Assert | OpKind::Print => Err(unsupported("device assert and print")),
+            OpKind::StaticAssert | OpKind::Constexpr | OpKind::Call => Err(unsupported(
+                "this op (the kernel is not specialized and optimized)",
+            )),
+            _ => Err(unsupported("this op")),
+        }
+    }
+
+    /// The shared-memory scratch for cross-warp reductions (8 bytes a warp).
+    fn scratch(&mut self) -> GlobalValue<'ctx> {
+        if let Some(g) = self.smem {
+            return g;
+        }
+        let ty = self.ctx.i64_type().array_type(self.opts.num_warps);
+        let g = self
+            .module
+            .add_global(ty, Some(AddressSpace::from(3u16)), "reduce_scratch");
+        g.set_linkage(inkwell::module::Linkage::Internal);
+        g.set_initializer(&ty.get_undef());
+        g.set_alignment(16);
+        self.smem = Some(g);
+        g
+    }
+}
+
+pub(crate) fn llvm<E: std::fmt::Display>(e: E) -> NvptxError {
+    NvptxError(format!("LLVM builder: {e}"))
+}
+
+/// The LLVM type of a scalar type.
+pub(crate) fn scalar_llvm<'ctx>(ctx: &'ctx Context, s: ScalarType) -> BasicTypeEnum<'ctx> {
+    match s {
+        ScalarType::I1 => ctx.bool_type().into(),
+        ScalarType::I8 => ctx.i8_type().into(),
+        ScalarType::I16 => ctx.i16_type().into(),
+        ScalarType::I32 => ctx.i32_type().into(),
+        ScalarType::I64 => ctx.i64_type().into(),
+        ScalarType::F16 => ctx.f16_type().into(),
+        ScalarType::BF16 => ctx.bf16_type().into(),
+        ScalarType::F32 => ctx.f32_type().into(),
+        ScalarType::F64 => ctx.f64_type().into(),
+    }
+}
+
+/// The LLVM type of one element of `elem` (scalars and global pointers).
+pub(crate) fn elem_llvm<'ctx>(
+    ctx: &'ctx Context,
+    elem: &ElemType,
+) -> Result<BasicTypeEnum<'ctx>, String> {
+    match elem {
+        ElemType::Scalar(s) => Ok(scalar_llvm(ctx, *s)),
+        ElemType::Ptr(_, crate::ir::AddrSpace::Global) => {
+            Ok(ctx.ptr_type(AddressSpace::from(1u16)).into())
+        }
+        ElemType::Ptr(_, space) => Err(format!(
+            "pointers to {} memory are not lowered yet",
+            space.name()
+        )),
+    }
+}
+
+/// The LLVM type of a scalar or pointer IR type (kernel parameters).
+fn llvm_type_of<'ctx>(ctx: &'ctx Context, ty: &Type) -> Result<BasicTypeEnum<'ctx>, String> {
+    match ty.elem() {
+        Some(e) if !ty.is_tile() => elem_llvm(ctx, &e),
+        _ => Err(format!(
+            "a parameter of type {ty} cannot be passed to a kernel"
+        )),
+    }
+}

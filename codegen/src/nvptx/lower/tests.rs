@@ -1,0 +1,146 @@
+//! Lowering 1-d kernels from DSL source to PTX for every architecture, with
+//! ptxas assembling each (when ptxas is found; CI requires it).
+
+use super::{LowerOptions, lower_to_ptx};
+use crate::frontend::compile_source;
+use crate::ir::ConstValue;
+use crate::nvptx::Arch;
+use crate::nvptx::ptxas::{assemble, find_ptxas};
+use crate::passes::pipeline::{keep_only_kernel, run_tile_pipeline};
+use crate::passes::specialize;
+
+const SOURCE: &str = r#"
+#[tile_kernel]
+pub fn vector_add<const BLOCK: usize>(x: Ptr<f32>, y: Ptr<f32>, out: Ptr<f32>, n: i32) {
+    let offs = program_id(0) * BLOCK + arange::<BLOCK>();
+    let mask = offs < n;
+    store(out + offs, load(x + offs, mask, 0.0) + load(y + offs, mask, 0.0), mask);
+}
+
+#[tile_kernel]
+pub fn softmax<const BLOCK: usize>(x: Ptr<f16>, y: Ptr<f16>, n_cols: i32, stride: i32) {
+    let row = program_id(0);
+    let cols = arange::<BLOCK>();
+    let mask = cols < n_cols;
+    let v = load(x + row * stride + cols, mask, f16::NEG_INFINITY).cast::<f32>();
+    let e = exp(v - max(v, 0));
+    store(y + row * stride + cols, (e / sum(e, 0)).cast::<f16>(), mask);
+}
+
+#[tile_kernel]
+pub fn row_stats<const BLOCK: usize>(x: Ptr<f32>, out: Ptr<f32>, n_cols: i32, #[constexpr] squares: bool) {
+    let row_start = program_id(0) * n_cols;
+    let mut acc = zeros::<f32, BLOCK>();
+    for c0 in range(0, n_cols, BLOCK) {
+        let cols = c0 + arange::<BLOCK>();
+        let v = load(x + row_start + cols, cols < n_cols, 0.0);
+        if squares {
+            acc += v * v;
+        } else {
+            acc += v;
+        }
+    }
+    let mut k = 0;
+    while k < 3 {
+        k += 1;
+    }
+    store(out + program_id(0), rsqrt(sum(acc, 0) + k.cast::<f32>()));
+}
+
+#[tile_kernel]
+pub fn outer<const B: usize>(x: Ptr<f32>, out: Ptr<f32>) {
+    let i = arange::<B>();
+    let v = load(x + i);
+    store(out + i[(.., None)] * B + i[(None, ..)], v[(.., None)] * v[(None, ..)]);
+}
+"#;
+
+fn lower(
+    kernel: &str,
+    consts: &[(&str, ConstValue)],
+    arch: Arch,
+    num_warps: u32,
+) -> Result<String, String> {
+    let module = compile_source(SOURCE, "lower_tests.rs").map_err(|e| e.to_string())?;
+    let consts: Vec<(String, ConstValue)> =
+        consts.iter().map(|(n, v)| (n.to_string(), *v)).collect();
+    let only = crate::ir::Module {
+        funcs: module
+            .funcs
+            .into_iter()
+            .filter(|f| f.name == kernel)
+            .collect(),
+    };
+    let mut m = specialize(&only, kernel, &consts).map_err(|e| e.to_string())?;
+    run_tile_pipeline(&mut m).map_err(|e| e.to_string())?;
+    keep_only_kernel(&mut m, kernel).map_err(|e| e.to_string())?;
+    lower_to_ptx(&m, kernel, LowerOptions { arch, num_warps }).map_err(|e| e.to_string())
+}
+
+#[test]
+fn one_d_kernels_lower_for_every_arch_and_assemble() {
+    let ptxas = find_ptxas();
+    assert!(
+        ptxas.is_some() || std::env::var("TILEFUSE_REQUIRE_PTXAS").is_err(),
+        "TILEFUSE_REQUIRE_PTXAS is set but no ptxas was found"
+    );
+    let cases: [(&str, Vec<(&str, ConstValue)>); 5] = [
+        ("vector_add", vec![("BLOCK", ConstValue::Int(1024))]),
+        ("softmax", vec![("BLOCK", ConstValue::Int(1024))]),
+        ("softmax", vec![("BLOCK", ConstValue::Int(32))]),
+        (
+            "row_stats",
+            vec![
+                ("BLOCK", ConstValue::Int(64)),
+                ("squares", ConstValue::Bool(true)),
+            ],
+        ),
+        (
+            "row_stats",
+            vec![
+                ("BLOCK", ConstValue::Int(256)),
+                ("squares", ConstValue::Bool(false)),
+            ],
+        ),
+    ];
+    for arch in Arch::ALL {
+        for (kernel, consts) in &cases {
+            let ptx = lower(kernel, consts, arch, 4)
+                .unwrap_or_else(|e| panic!("{kernel} {consts:?} on {}: {e}", arch.name()));
+            assert!(ptx.contains(&format!(".entry {kernel}")), "{ptx}");
+            assert!(ptx.contains(".maxntid 128"), "{ptx}");
+            if *kernel == "softmax" {
+                assert!(ptx.contains("shfl.sync.bfly"), "reductions shuffle:\n{ptx}");
+                assert!(ptx.contains("ex2.approx"), "exp through ex2:\n{ptx}");
+            }
+            if let Some(ptxas) = &ptxas {
+                let report =
+                    assemble(ptxas, &ptx, arch).unwrap_or_else(|e| panic!("{kernel}: {e}"));
+                assert_eq!(
+                    report[0].1.spill_stores,
+                    0,
+                    "{kernel} spills on {}: {report:?}",
+                    arch.name()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn what_is_not_lowered_yet_is_an_error_naming_the_op() {
+    let err = lower("outer", &[("B", ConstValue::Int(16))], Arch::Sm80, 4).unwrap_err();
+    assert!(err.contains("lower_tests.rs:"), "{err}");
+    assert!(err.contains("more than one dimension"), "{err}");
+    let err = lower(
+        "vector_add",
+        &[("BLOCK", ConstValue::Int(64))],
+        Arch::Sm80,
+        3,
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("num_warps = 3 must be a power of two"),
+        "{err}"
+    );
+}
