@@ -169,10 +169,10 @@ impl<'ctx> Lowerer<'ctx, '_> {
                     )?,
                     BinaryOp::Pow => {
                         let lg = self.approx_f32(elem, x, "llvm.nvvm.lg2.approx.f", 1.0)?;
-                        let yy = self.to_f32(elem, y)?;
+                        let yy = self.widen_to_f32(elem, y)?;
                         let p = self.b.build_float_mul(lg, yy, "").map_err(llvm)?;
                         let e = self.approx_f32(ScalarType::F32, p, "llvm.nvvm.ex2.approx", 1.0)?;
-                        self.from_f32(elem, e)?.into()
+                        self.narrow_from_f32(elem, e)?.into()
                     }
                     _ => return Err(err_at(&data.loc, data.kind, "a bitwise op on floats")),
                 }
@@ -322,7 +322,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
             UnaryOp::Sigmoid | UnaryOp::Tanh => {
                 // sigmoid(x) = 1 / (1 + e^-x); tanh(x) = 2 sigmoid(2x) - 1.
                 let f32t = self.ctx.f32_type();
-                let xf = self.to_f32(elem, x)?;
+                let xf = self.widen_to_f32(elem, x)?;
                 let scale = if u == UnaryOp::Tanh { -2.0 } else { -1.0 };
                 let e =
                     self.approx_f32(ScalarType::F32, xf, "llvm.nvvm.ex2.approx", scale * LOG2_E)?;
@@ -345,7 +345,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 } else {
                     s
                 };
-                self.from_f32(elem, r)?.into()
+                self.narrow_from_f32(elem, r)?.into()
             }
             UnaryOp::Not => return Err(err_at(&data.loc, data.kind, "`not` on floats")),
         };
@@ -368,7 +368,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 .build_float_mul(r, self.ctx.f32_type().const_float(post), "")
                 .map_err(llvm)?;
         }
-        Ok(self.from_f32(elem, r)?.into())
+        Ok(self.narrow_from_f32(elem, r)?.into())
     }
 
     /// `f(to_f32(x) * pre)` for an f32 NVVM approximation intrinsic.
@@ -379,7 +379,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         name: &str,
         pre: f64,
     ) -> Result<FloatValue<'ctx>, NvptxError> {
-        let mut xf = self.to_f32(elem, x)?;
+        let mut xf = self.widen_to_f32(elem, x)?;
         if pre != 1.0 {
             xf = self
                 .b
@@ -401,7 +401,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         Ok(call.try_as_basic_value().unwrap_basic().into_float_value())
     }
 
-    fn to_f32(
+    fn widen_to_f32(
         &mut self,
         elem: ScalarType,
         x: FloatValue<'ctx>,
@@ -414,7 +414,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
             .map_err(llvm)
     }
 
-    fn from_f32(
+    fn narrow_from_f32(
         &mut self,
         elem: ScalarType,
         x: FloatValue<'ctx>,

@@ -2,7 +2,7 @@
 //! layout `blocked([N], [1], [32], [num_warps], [0])`, clamped to N.
 //!
 //! Element `i` lives in register `r` of the thread whose lane and warp bits,
-//! XORed with `r`'s basis, give `i`. When N is smaller than the CTA, some
+//! combined (XOR) with the basis of `r`, give `i`. When `N` is smaller than the CTA, some
 //! lane and warp bits have a zero basis: those threads hold copies, so only
 //! the *owner* (those bits zero) may store, and reductions skip the copies.
 
@@ -16,7 +16,7 @@ use crate::layout::{LayoutError, blocked};
 pub(crate) struct Dist<'ctx> {
     /// Registers per thread.
     pub regs: usize,
-    /// The coordinate contributed by each register (XORed with the thread's).
+    /// The coordinate contributed by each register (combined by XOR with the thread's).
     pub reg_coord: Vec<u64>,
     /// Register bits whose basis is zero: registers with any of them set are copies.
     pub dup_reg_mask: u64,
@@ -26,7 +26,7 @@ pub(crate) struct Dist<'ctx> {
     pub warp_axis_bits: Vec<u32>,
     /// Warps whose index has a copy bit set hold copies.
     pub dup_warp_mask: u64,
-    /// The thread's own coordinate (lane and warp bases XORed), i32.
+    /// The thread's own coordinate (the XOR of its lane and warp bases), i32.
     pub thread_coord: IntValue<'ctx>,
     /// True in the thread that owns its elements (no copy bits set), i1.
     pub owner: IntValue<'ctx>,

@@ -240,13 +240,12 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         // Create every distribution up front, in the entry block.
         let mut sizes: Vec<u64> = Vec::new();
         for i in 0..self.tf.body.num_values() {
-            if let Type::Tile(shape, _) = self.tf.body.ty(ValueId(i as u32)) {
-                if let [d] = shape.as_slice()
-                    && let Some(n) = d.as_const()
-                    && !sizes.contains(&n)
-                {
-                    sizes.push(n);
-                }
+            if let Type::Tile(shape, _) = self.tf.body.ty(ValueId(i as u32))
+                && let [d] = shape.as_slice()
+                && let Some(n) = d.as_const()
+                && !sizes.contains(&n)
+            {
+                sizes.push(n);
             }
         }
         for n in sizes {
