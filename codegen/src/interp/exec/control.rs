@@ -31,7 +31,7 @@ impl Interp<'_> {
         let mut bounds = [0i64; 3];
         let mut iv_elem = None;
         for (i, name) in ["lower bound", "upper bound", "step"].iter().enumerate() {
-            let v = Self::get(frame, env, op.operands[i]).map_err(w)?;
+            let v = Self::lookup(frame, env, op.operands[i]).map_err(w)?;
             let t = v.tile(name).map_err(w)?;
             bounds[i] = t.as_int_scalar(name).map_err(w)?;
             match &iv_elem {
@@ -61,11 +61,7 @@ impl Interp<'_> {
                 rargs.len()
             ))));
         }
-        let mut carried = op.operands[3..]
-            .iter()
-            .map(|&v| Self::get(frame, env, v))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(w)?;
+        let mut carried = Self::get_all(frame, env, &op.operands[3..]).map_err(w)?;
         let mut iv = i128::from(lb);
         loop {
             let go = if step > 0 {
@@ -102,7 +98,7 @@ impl Interp<'_> {
                 op.operands.len()
             ))));
         }
-        let c = Self::get(frame, env, op.operands[0]).map_err(w)?;
+        let c = Self::lookup(frame, env, op.operands[0]).map_err(w)?;
         let cond = c
             .tile("the condition")
             .and_then(|t| t.as_bool_scalar("the condition"))
@@ -138,12 +134,7 @@ impl Interp<'_> {
         let body = &frame.func.body;
         let bargs = &body.region(before).args;
         let aargs = &body.region(after).args;
-        let mut carried = op
-            .operands
-            .iter()
-            .map(|&v| Self::get(frame, env, v))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(w)?;
+        let mut carried = Self::get_all(frame, env, &op.operands).map_err(w)?;
         if bargs.len() != carried.len() {
             return Err(w(Fail::ir(format!(
                 "the before region has {} arguments for {} initial values",
@@ -209,12 +200,7 @@ impl Interp<'_> {
             .ok_or_else(|| w(Fail::ir(format!("@{callee} is not in the module"))))?;
         let module = self.module;
         let cf = &module.funcs[idx];
-        let args = op
-            .operands
-            .iter()
-            .map(|&v| Self::get(frame, env, v))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(w)?;
+        let args = Self::get_all(frame, env, &op.operands).map_err(w)?;
         let params = cf.params();
         if params.len() != args.len() {
             return Err(w(Fail::ir(format!(

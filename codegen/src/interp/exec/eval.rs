@@ -18,12 +18,11 @@ impl Interp<'_> {
         env: &Env,
         op: &OpData,
     ) -> Result<Vec<Value>, Fail> {
-        let rcs = op
+        let args = op
             .operands
             .iter()
-            .map(|&v| Self::get(frame, env, v))
-            .collect::<Result<Vec<_>, _>>()?;
-        let args: Vec<&Value> = rcs.iter().map(|r| &**r).collect();
+            .map(|&v| Self::lookup(frame, env, v).map(|r| &**r))
+            .collect::<Result<Vec<&Value>, _>>()?;
         let view = OpView {
             op,
             info: &frame.info,

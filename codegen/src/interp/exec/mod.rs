@@ -214,12 +214,24 @@ impl<'a> Interp<'a> {
 
     /// The value of an operand.
     fn get(frame: &Frame, env: &Env, v: ValueId) -> Result<Rc<Value>, Fail> {
-        env.get(v.0 as usize).and_then(Clone::clone).ok_or_else(|| {
-            Fail::ir(format!(
-                "operand {} is used where it is not defined",
-                vname(frame.func, v)
-            ))
-        })
+        Self::lookup(frame, env, v).cloned()
+    }
+
+    /// The value of an operand, borrowed from the environment.
+    fn lookup<'e>(frame: &Frame, env: &'e Env, v: ValueId) -> Result<&'e Rc<Value>, Fail> {
+        env.get(v.0 as usize)
+            .and_then(Option::as_ref)
+            .ok_or_else(|| {
+                Fail::ir(format!(
+                    "operand {} is used where it is not defined",
+                    vname(frame.func, v)
+                ))
+            })
+    }
+
+    /// The values of several operands.
+    fn get_all(frame: &Frame, env: &Env, vs: &[ValueId]) -> Result<Vec<Rc<Value>>, Fail> {
+        vs.iter().map(|&v| Self::get(frame, env, v)).collect()
     }
 
     /// Runs a region's ops up to its terminator.
@@ -233,11 +245,7 @@ impl<'a> Interp<'a> {
         for &id in &body.region(region).ops {
             let op = body.op(id);
             if op.kind.is_terminator() {
-                let values = op
-                    .operands
-                    .iter()
-                    .map(|&v| Self::get(frame, env, v))
-                    .collect::<Result<Vec<_>, _>>()
+                let values = Self::get_all(frame, env, &op.operands)
                     .map_err(|e| self.wrap(frame.func, op, e))?;
                 return Ok(Term {
                     kind: Some(op.kind),
@@ -276,33 +284,46 @@ impl<'a> Interp<'a> {
                 program: Some(self.pid),
             },
         };
-        let where_ = owner.map_or_else(
-            || "the function body".to_string(),
-            |o| format!("a region of {}", o.kind),
-        );
+        // Only formatted on failure: this runs once per region execution.
+        let where_ = || {
+            owner.map_or_else(
+                || "the function body".to_string(),
+                |o| format!("a region of {}", o.kind),
+            )
+        };
         let term_op = term.op.map(|id| func.body.op(id));
         match term.kind {
             None if n == 0 => Ok(Vec::new()),
             None => Err(at(
                 owner,
-                format!("{where_} ends without {want}, but {n} values are expected"),
+                format!(
+                    "{} ends without {want}, but {n} values are expected",
+                    where_()
+                ),
             )),
             Some(k) if k == want => {
                 if term.values.len() != n {
                     return Err(at(
                         term_op,
-                        format!("gives {} values, {where_} expects {n}", term.values.len()),
+                        format!(
+                            "gives {} values, {} expects {n}",
+                            term.values.len(),
+                            where_()
+                        ),
                     ));
                 }
                 Ok(term.values)
             }
             Some(OpKind::Return) => Err(at(
                 term_op,
-                format!("{where_} cannot return early: tile.return must end the function body"),
+                format!(
+                    "{} cannot return early: tile.return must end the function body",
+                    where_()
+                ),
             )),
             Some(k) => Err(at(
                 term_op,
-                format!("{where_} must end with {want}, not {k}"),
+                format!("{} must end with {want}, not {k}", where_()),
             )),
         }
     }
@@ -318,17 +339,7 @@ impl<'a> Interp<'a> {
                 let results = self
                     .eval(frame, env, op)
                     .map_err(|e| self.wrap(frame.func, op, e))?;
-                if results.len() != op.results.len() {
-                    return Err(self.wrap(
-                        frame.func,
-                        op,
-                        Fail::ir(format!(
-                            "produces {} values but declares {} results",
-                            results.len(),
-                            op.results.len()
-                        )),
-                    ));
-                }
+                self.check_result_count(frame, op, results.len())?;
                 for (i, (val, &r)) in results.into_iter().zip(&op.results).enumerate() {
                     let ty = frame.info.ty(r).map_err(|e| self.wrap(frame.func, op, e))?;
                     if !val.conforms(ty) {
@@ -356,20 +367,30 @@ impl<'a> Interp<'a> {
         op: &OpData,
         values: Vec<Rc<Value>>,
     ) -> Result<(), InterpError> {
-        if values.len() != op.results.len() {
+        self.check_result_count(frame, op, values.len())?;
+        for (&r, v) in op.results.iter().zip(values) {
+            self.bind(frame, env, r, v)
+                .map_err(|e| self.wrap(frame.func, op, e))?;
+        }
+        Ok(())
+    }
+
+    /// Checks that an op produced as many values as it declares results.
+    fn check_result_count(
+        &self,
+        frame: &Frame,
+        op: &OpData,
+        produced: usize,
+    ) -> Result<(), InterpError> {
+        if produced != op.results.len() {
             return Err(self.wrap(
                 frame.func,
                 op,
                 Fail::ir(format!(
-                    "produces {} values but declares {} results",
-                    values.len(),
+                    "produces {produced} values but declares {} results",
                     op.results.len()
                 )),
             ));
-        }
-        for (&r, v) in op.results.iter().zip(values) {
-            self.bind(frame, env, r, v)
-                .map_err(|e| self.wrap(frame.func, op, e))?;
         }
         Ok(())
     }
