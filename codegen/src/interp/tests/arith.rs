@@ -50,12 +50,7 @@ fn f16_rounds_exactly_at_casts_and_ops() {
     mem.add(Buffer::zeroed(S::F16, n as usize));
     mem.add(Buffer::zeroed(S::F32, n as usize));
     mem.add(Buffer::zeroed(S::BF16, n as usize));
-    let args: Vec<ArgValue> = [S::F32, S::F32, S::F32, S::F16, S::F32, S::BF16]
-        .iter()
-        .enumerate()
-        .map(|(i, &s)| arg(i, s))
-        .collect();
-    run(&m, "k", [1, 1, 1], &args, &mut mem).unwrap();
+    run_on_buffers(&m, [1, 1, 1], &mut mem);
     let sums = mem.buffers[2].to_f64s();
     let wide = mem.buffers[4].to_f64s();
     for i in 0..n as usize {
@@ -302,14 +297,7 @@ fn dot_of_i8_into_i32_and_f16_into_f32() {
         let acc0 = if eacc.is_int() { 3.0 } else { 0.5 };
         mem.add(Buffer::from_f64s(eacc, &vec![acc0; mm * nn]));
         let (a_r, b_r) = (mem.buffers[0].to_f64s(), mem.buffers[1].to_f64s());
-        run(
-            &m,
-            "k",
-            [1, 1, 1],
-            &[arg(0, ein), arg(1, ein), arg(2, eacc)],
-            &mut mem,
-        )
-        .unwrap();
+        run_on_buffers(&m, [1, 1, 1], &mut mem);
         let c = mem.buffers[2].to_f64s();
         for i in 0..mm {
             for j in 0..nn {

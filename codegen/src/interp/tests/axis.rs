@@ -17,17 +17,31 @@ fn lines(r: usize, c: usize, axis: usize) -> Vec<Vec<usize>> {
     }
 }
 
+/// `n` random integers from `range`, times `scale` when `elem` is a float:
+/// the input, and the values a buffer of `elem` holds for it.
+fn random_input(
+    rng: &mut SmallRng,
+    n: usize,
+    range: std::ops::Range<i32>,
+    elem: S,
+    scale: f64,
+) -> (Vec<f64>, Vec<f64>) {
+    let x: Vec<f64> = (0..n)
+        .map(|_| {
+            let v = f64::from(rng.random_range(range.clone()));
+            if elem.is_float() { v * scale } else { v }
+        })
+        .collect();
+    let held = Buffer::from_f64s(elem, &x).to_f64s();
+    (x, held)
+}
+
 #[test]
 fn reductions_on_both_axes_match_reference() {
     let (r, c) = (6usize, 9usize);
     let mut rng = SmallRng::seed_from_u64(5);
     for elem in [S::F32, S::I32] {
-        let x: Vec<f64> = (0..r * c)
-            .map(|_| {
-                f64::from(rng.random_range(-3i32..4)) * if elem.is_float() { 0.37 } else { 1.0 }
-            })
-            .collect();
-        let xin = Buffer::from_f64s(elem, &x).to_f64s();
+        let (x, xin) = random_input(&mut rng, r * c, -3..4, elem, 0.37);
         for axis in [0usize, 1] {
             let n_out = if axis == 0 { c } else { r };
             for kind in ["sum", "prod", "max", "min", "argmax", "argmin"] {
@@ -112,13 +126,7 @@ fn scans_forward_and_reverse_on_both_axes() {
     let (r, c) = (5usize, 7usize);
     let mut rng = SmallRng::seed_from_u64(9);
     for elem in [S::F32, S::I32] {
-        let x: Vec<f64> = (0..r * c)
-            .map(|_| {
-                let v = f64::from(rng.random_range(-9i32..10));
-                if elem.is_float() { v * 0.3 } else { v }
-            })
-            .collect();
-        let xin = Buffer::from_f64s(elem, &x).to_f64s();
+        let (x, xin) = random_input(&mut rng, r * c, -9..10, elem, 0.3);
         for axis in [0usize, 1] {
             for reverse in [false, true] {
                 for kind in ["sum", "prod", "max", "min"] {

@@ -122,7 +122,7 @@ fn for_with_negative_step_and_zero_trips() {
     });
     let mut mem = Memory::new();
     mem.add(Buffer::zeroed(S::I32, 2));
-    run(&m, "k", [1, 1, 1], &[arg(0, S::I32)], &mut mem).unwrap();
+    run_on_buffers(&m, [1, 1, 1], &mut mem);
     assert_eq!(mem.buffers[0].to_i64s(), [10 + 7 + 4 + 1, 7]);
 }
 
@@ -192,14 +192,7 @@ fn programs_run_z_then_y_then_x_fastest() {
     let mut mem = Memory::new();
     mem.add(Buffer::zeroed(S::I32, 1));
     mem.add(Buffer::zeroed(S::I32, 12));
-    run(
-        &m,
-        "k",
-        [2, 3, 2],
-        &[arg(0, S::I32), arg(1, S::I32)],
-        &mut mem,
-    )
-    .unwrap();
+    run_on_buffers(&m, [2, 3, 2], &mut mem);
     let mut want = vec![];
     for z in 0..2 {
         for y in 0..3 {

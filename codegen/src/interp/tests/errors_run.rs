@@ -23,12 +23,17 @@ fn unmasked_copy() -> Module {
     })
 }
 
+/// Memory with zeroed f32 buffers of the given lengths.
+fn f32_buffers(lens: &[usize]) -> Memory {
+    Memory {
+        buffers: lens.iter().map(|&n| Buffer::zeroed(S::F32, n)).collect(),
+    }
+}
+
 #[test]
 fn out_of_bounds_load_names_everything() {
     let m = unmasked_copy();
-    let mut mem = Memory::new();
-    mem.add(Buffer::zeroed(S::F32, 100));
-    mem.add(Buffer::zeroed(S::F32, 128));
+    let mut mem = f32_buffers(&[100, 128]);
     let e = expect_err(
         &m,
         [2, 1, 1],
@@ -60,9 +65,7 @@ fn out_of_bounds_load_names_everything() {
 #[test]
 fn out_of_bounds_store_and_bad_pointers() {
     let m = unmasked_copy();
-    let mut mem = Memory::new();
-    mem.add(Buffer::zeroed(S::F32, 128));
-    mem.add(Buffer::zeroed(S::F32, 70));
+    let mut mem = f32_buffers(&[128, 70]);
     expect_err(
         &m,
         [2, 1, 1],
@@ -80,14 +83,8 @@ fn out_of_bounds_store_and_bad_pointers() {
         ],
     );
     // A negative starting offset.
-    let mut mem = Memory::new();
-    mem.add(Buffer::zeroed(S::F32, 128));
-    mem.add(Buffer::zeroed(S::F32, 128));
-    let neg = ArgValue::Ptr {
-        buffer: 0,
-        byte_offset: -8,
-        elem: S::F32,
-    };
+    let mut mem = f32_buffers(&[128, 128]);
+    let neg = arg_at(0, -8, S::F32);
     expect_err(
         &m,
         [1, 1, 1],
@@ -97,11 +94,7 @@ fn out_of_bounds_store_and_bad_pointers() {
         &["tile.load", "lane 0", "byte offset -8"],
     );
     // A misaligned pointer.
-    let odd = ArgValue::Ptr {
-        buffer: 0,
-        byte_offset: 2,
-        elem: S::F32,
-    };
+    let odd = arg_at(0, 2, S::F32);
     expect_err(
         &m,
         [1, 1, 1],
@@ -276,11 +269,12 @@ fn failing_assert_names_message_location_and_program() {
     expect_err_bare(&m, ErrorKind::AssertFailed, &["no fives at lane 5"]);
 }
 
-#[test]
-fn descriptor_and_atomic_misuse() {
-    // desc_load with a mistyped operand count, and an unknown atomic kind.
-    let m = kernel(&[("x", ptr(S::F32))], |k, p| {
-        let n = k.int(4, S::I64);
+/// A kernel making a 1-d descriptor of `extent` f32 (stride 1, block 4)
+/// over its argument and loading a block from it at `offset` (no offset
+/// operand when None).
+fn desc_load_kernel(extent: i64, offset: Option<i64>) -> Module {
+    kernel(&[("x", ptr(S::F32))], |k, p| {
+        let n = k.int(extent, S::I64);
         let one = k.int(1, S::I64);
         let d = k.op1(
             OpKind::MakeDesc,
@@ -288,8 +282,16 @@ fn descriptor_and_atomic_misuse() {
             Type::Desc(S::F32, dims(&[4])),
             Attrs::new(),
         );
-        k.op1(OpKind::DescLoad, vec![d], tile(&[4], S::F32), Attrs::new());
-    });
+        let mut operands = vec![d];
+        operands.extend(offset.map(|o| k.i32(o)));
+        k.op1(OpKind::DescLoad, operands, tile(&[4], S::F32), Attrs::new());
+    })
+}
+
+#[test]
+fn descriptor_and_atomic_misuse() {
+    // desc_load with a mistyped operand count, and an unknown atomic kind.
+    let m = desc_load_kernel(4, None);
     let mut mem = Memory::new();
     mem.add(Buffer::zeroed(S::F32, 4));
     expect_err(
@@ -318,23 +320,7 @@ fn descriptor_and_atomic_misuse() {
         &["unknown atomic kind `nand`"],
     );
     // A descriptor reads out of its buffer when its shape lies about it.
-    let m = kernel(&[("x", ptr(S::F32))], |k, p| {
-        let n = k.int(8, S::I64);
-        let one = k.int(1, S::I64);
-        let d = k.op1(
-            OpKind::MakeDesc,
-            vec![p[0], n, one],
-            Type::Desc(S::F32, dims(&[4])),
-            Attrs::new(),
-        );
-        let o = k.i32(2);
-        k.op1(
-            OpKind::DescLoad,
-            vec![d, o],
-            tile(&[4], S::F32),
-            Attrs::new(),
-        );
-    });
+    let m = desc_load_kernel(8, Some(2));
     expect_err(
         &m,
         [1, 1, 1],

@@ -41,16 +41,7 @@ fn argument_mismatches_name_the_parameter() {
             "parameter `x` (#0, ptr<f32, global>): buffer 5 does not exist",
         ),
         (
-            vec![
-                ArgValue::Ptr {
-                    buffer: 1,
-                    byte_offset: 0,
-                    elem: S::F32,
-                },
-                ok[1],
-                ok[2],
-                ok[3],
-            ],
+            vec![arg(1, S::F32), ok[1], ok[2], ok[3]],
             "buffer 1 holds f16, not f32",
         ),
         (

@@ -56,14 +56,7 @@ fn atomics_are_sequential_and_masked() {
     mem.add(Buffer::zeroed(S::F32, 4));
     mem.add(Buffer::from_i64s(S::I32, &[0, -1, 100, 9]));
     // Only the first program's tile atomics matter for `cell`; run 5 programs.
-    run(
-        &m,
-        "k",
-        [5, 1, 1],
-        &[arg(0, S::F32), arg(1, S::F32), arg(2, S::I32)],
-        &mut mem,
-    )
-    .unwrap();
+    run_on_buffers(&m, [5, 1, 1], &mut mem);
     // Program 4 saw the cell after 4 programs each adding 1 + 3 + 4 = 8.
     assert_eq!(mem.buffers[0].to_f64s(), [0.5 + 5.0 * 8.0]);
     let base = 0.5 + 4.0 * 8.0;
@@ -120,14 +113,7 @@ fn descriptors_load_zero_outside_and_store_inside() {
     mem.add(Buffer::from_i64s(S::I32, &src));
     mem.add(Buffer::zeroed(S::I32, 16));
     mem.add(Buffer::zeroed(S::I32, (rows * cols) as usize));
-    run(
-        &m,
-        "k",
-        [1, 1, 1],
-        &[arg(0, S::I32), arg(1, S::I32), arg(2, S::I32)],
-        &mut mem,
-    )
-    .unwrap();
+    run_on_buffers(&m, [1, 1, 1], &mut mem);
     let at = |r: i64, c: i64| {
         if r < rows && c < cols {
             r * cols + c + 1

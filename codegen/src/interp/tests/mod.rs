@@ -111,11 +111,33 @@ pub(crate) fn ptr(s: S) -> Type {
 }
 
 pub(crate) fn arg(buffer: usize, elem: S) -> ArgValue {
+    arg_at(buffer, 0, elem)
+}
+
+/// A pointer `byte_offset` bytes into buffer `buffer` of `elem`.
+pub(crate) fn arg_at(buffer: usize, byte_offset: i64, elem: S) -> ArgValue {
     ArgValue::Ptr {
         buffer,
-        byte_offset: 0,
+        byte_offset,
         elem,
     }
+}
+
+/// One pointer argument per buffer of `mem`, in order, each to the start
+/// of its buffer and to its element type.
+fn buffer_args(mem: &Memory) -> Vec<ArgValue> {
+    mem.buffers
+        .iter()
+        .enumerate()
+        .map(|(i, b)| arg(i, b.elem))
+        .collect()
+}
+
+/// Runs `@k` of `m` over `grid` with [`buffer_args`] of `mem`, which must
+/// succeed.
+fn run_on_buffers(m: &Module, grid: [u32; 3], mem: &mut Memory) -> RunOutput {
+    let args = buffer_args(mem);
+    run(m, "k", grid, &args, mem).expect("the run must succeed")
 }
 
 fn random_f32s(rng: &mut SmallRng, n: usize, lo: f32, hi: f32) -> Vec<f64> {
@@ -148,12 +170,10 @@ fn run_tile_op(
     });
     let mut mem = Memory::new();
     mem.add(Buffer::from_f64s(elem, input));
-    let mut args = vec![arg(0, elem)];
-    for (i, (s, n)) in outs.iter().enumerate() {
-        mem.add(Buffer::zeroed(*s, *n));
-        args.push(arg(i + 1, *s));
+    for &(s, n) in outs {
+        mem.add(Buffer::zeroed(s, n));
     }
-    run(&m, "k", [1, 1, 1], &args, &mut mem).unwrap();
+    run_on_buffers(&m, [1, 1, 1], &mut mem);
     mem.buffers.split_off(1)
 }
 
