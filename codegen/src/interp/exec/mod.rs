@@ -7,11 +7,11 @@
 //! iteration and region arguments are rebound by reference count. Before
 //! anything runs, [`Interp::prepare`] walks the kernel and every function it
 //! calls: it rejects what specialization should have removed
-//! (`tile.constexpr`, symbolic dimensions, const parameters), resolves callees, and resolves every value's type to
-//! constant shapes. Every op's results are then checked against those
-//! types, every region argument and call argument on binding, so the
-//! interpreter never trusts the IR blindly and ops can rely on the types of
-//! the values they get.
+//! (`tile.constexpr`, symbolic dimensions, const parameters), resolves
+//! callees, and resolves every value's type to constant shapes. Every op's
+//! results are then checked against those types, every region argument and
+//! call argument on binding, so the interpreter never trusts the IR blindly
+//! and ops can rely on the types of the values they get.
 //!
 //! Layout: this file holds the interpreter state, function calls, regions
 //! and value binding; `prepare.rs` the checks before a launch,
