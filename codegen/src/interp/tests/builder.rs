@@ -65,9 +65,20 @@ impl K<'_> {
         self.b.const_float(v, Type::Scalar(s))
     }
 
+    /// `tile.program_id {axis}`.
     pub fn pid(&mut self, axis: i64) -> ValueId {
+        self.grid_query(OpKind::ProgramId, axis)
+    }
+
+    /// `tile.num_programs {axis}`.
+    pub fn num_programs(&mut self, axis: i64) -> ValueId {
+        self.grid_query(OpKind::NumPrograms, axis)
+    }
+
+    /// An i32 op of the grid (`program_id`, `num_programs`) along `axis`.
+    fn grid_query(&mut self, kind: OpKind, axis: i64) -> ValueId {
         self.op1(
-            OpKind::ProgramId,
+            kind,
             vec![],
             Type::Scalar(S::I32),
             Attrs::new().with("axis", Attr::Int(axis)),

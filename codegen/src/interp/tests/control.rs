@@ -168,18 +168,8 @@ fn programs_run_z_then_y_then_x_fastest() {
         let z100 = k.bin(BinaryOp::Mul, z, hundred);
         let id = k.bin(BinaryOp::Add, x, y10);
         let id = k.bin(BinaryOp::Add, id, z100);
-        let nx = k.op1(
-            OpKind::NumPrograms,
-            vec![],
-            Type::Scalar(S::I32),
-            Attrs::new().with("axis", Attr::Int(0)),
-        );
-        let nz = k.op1(
-            OpKind::NumPrograms,
-            vec![],
-            Type::Scalar(S::I32),
-            Attrs::new().with("axis", Attr::Int(2)),
-        );
+        let nx = k.num_programs(0);
+        let nz = k.num_programs(2);
         let thousand = k.i32(1000);
         let tenk = k.i32(10000);
         let nx = k.bin(BinaryOp::Mul, nx, thousand);
