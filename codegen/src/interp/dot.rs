@@ -66,15 +66,20 @@ pub(crate) fn dot(view: &OpView, a: &Tile, b: &Tile, acc: &Tile) -> Result<Tile,
         (Data::Float(x), Data::Float(y), Data::Float(c)) => {
             let mut out = Vec::with_capacity(batch * m * n);
             let mut row = vec![0f64; n];
+            let row = &mut row[..];
             for bi in 0..batch {
                 let (xa, yb) = (bi * m * k, bi * k * n);
                 for mi in 0..m {
-                    row.iter_mut().for_each(|v| *v = 0.0);
+                    row.fill(0.0);
                     for ki in 0..k {
                         let av = x[xa + mi * k + ki];
                         let brow = &y[yb + ki * n..yb + (ki + 1) * n];
-                        for (s, &bv) in row.iter_mut().zip(brow) {
-                            *s += av * bv;
+                        // A plain indexed loop: no iterator calls per
+                        // element in the debug builds the tests run.
+                        let mut j = 0;
+                        while j < n {
+                            row[j] += av * brow[j];
+                            j += 1;
                         }
                     }
                     let base = bi * m * n + mi * n;
@@ -90,15 +95,18 @@ pub(crate) fn dot(view: &OpView, a: &Tile, b: &Tile, acc: &Tile) -> Result<Tile,
         (Data::Int(x), Data::Int(y), Data::Int(c)) => {
             let mut out = Vec::with_capacity(batch * m * n);
             let mut row = vec![0i128; n];
+            let row = &mut row[..];
             for bi in 0..batch {
                 let (xa, yb) = (bi * m * k, bi * k * n);
                 for mi in 0..m {
-                    row.iter_mut().for_each(|v| *v = 0);
+                    row.fill(0);
                     for ki in 0..k {
                         let av = i128::from(x[xa + mi * k + ki]);
                         let brow = &y[yb + ki * n..yb + (ki + 1) * n];
-                        for (s, &bv) in row.iter_mut().zip(brow) {
-                            *s += av * i128::from(bv);
+                        let mut j = 0;
+                        while j < n {
+                            row[j] += av * i128::from(brow[j]);
+                            j += 1;
                         }
                     }
                     let base = bi * m * n + mi * n;

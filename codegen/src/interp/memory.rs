@@ -36,32 +36,41 @@ impl Buffer {
     /// nearest even, integers truncate toward zero and wrap to the width,
     /// i1 is `!= 0`.
     pub fn from_f64s(elem: ScalarType, values: &[f64]) -> Buffer {
-        let mut b = Buffer::zeroed(elem, values.len());
-        for (i, &x) in values.iter().enumerate() {
-            let e = if elem.is_bool() {
-                Elt::Bool(x != 0.0)
-            } else if elem.is_float() {
-                Elt::Float(round_float(x, elem))
-            } else {
-                Elt::Int(sext(x as i64, elem.bits()))
-            };
-            b.put(i, e);
-        }
-        b
+        Buffer::from_elts(
+            elem,
+            values.iter().map(|&x| {
+                if elem.is_bool() {
+                    Elt::Bool(x != 0.0)
+                } else if elem.is_float() {
+                    Elt::Float(round_float(x, elem))
+                } else {
+                    Elt::Int(sext(x as i64, elem.bits()))
+                }
+            }),
+        )
     }
 
     /// A buffer holding `values` converted to `elem`: integers wrap to the
     /// width, floats round to nearest even, i1 is `!= 0`.
     pub fn from_i64s(elem: ScalarType, values: &[i64]) -> Buffer {
-        let mut b = Buffer::zeroed(elem, values.len());
-        for (i, &x) in values.iter().enumerate() {
-            let e = if elem.is_bool() {
-                Elt::Bool(x != 0)
-            } else if elem.is_float() {
-                Elt::Float(round_float(x as f64, elem))
-            } else {
-                Elt::Int(sext(x, elem.bits()))
-            };
+        Buffer::from_elts(
+            elem,
+            values.iter().map(|&x| {
+                if elem.is_bool() {
+                    Elt::Bool(x != 0)
+                } else if elem.is_float() {
+                    Elt::Float(round_float(x as f64, elem))
+                } else {
+                    Elt::Int(sext(x, elem.bits()))
+                }
+            }),
+        )
+    }
+
+    /// A buffer of `elem` holding `elts` (each already of `elem`'s class and range).
+    fn from_elts(elem: ScalarType, elts: impl ExactSizeIterator<Item = Elt>) -> Buffer {
+        let mut b = Buffer::zeroed(elem, elts.len());
+        for (i, e) in elts.enumerate() {
             b.put(i, e);
         }
         b

@@ -31,8 +31,9 @@
 //!   from bound constants survive until `canonicalize` folds them.
 //!
 //! Layout: `value.rs` (runtime values, bit encodings), `memory.rs` (buffers),
-//! `exec.rs` (functions, regions, control flow, dispatch),
-//! `elementwise.rs`, `shape.rs`, `memops.rs`, `reduce.rs`, `dot.rs`.
+//! `exec/` (functions, regions, control flow, dispatch),
+//! `elementwise.rs`, `shape.rs`, `memops.rs`, `reduce.rs`, `dot.rs`; the
+//! tests are in `tests/`, one file per concern.
 
 mod dot;
 mod elementwise;
@@ -46,8 +47,6 @@ mod value;
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_errors;
 
 use std::rc::Rc;
 

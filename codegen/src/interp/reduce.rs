@@ -166,24 +166,42 @@ pub(crate) fn reduce(view: &OpView, a: &Tile) -> Result<Tile, Fail> {
     Tile::new(a.elem.clone(), shape, data)
 }
 
+/// Runs an inclusive scan along every line of `(outer, n, inner)` in
+/// place, backwards when `reverse`: `step(state, element)` gives the new
+/// state and the element stored in place of the old one.
+fn scan_lines<T: Copy, A: Copy>(
+    out: &mut [T],
+    (outer, n, inner): (usize, usize, usize),
+    reverse: bool,
+    init: A,
+    mut step: impl FnMut(A, T) -> Result<(A, T), Fail>,
+) -> Result<(), Fail> {
+    for o in 0..outer {
+        for j in 0..inner {
+            let mut s = init;
+            for k in 0..n {
+                let k = if reverse { n - 1 - k } else { k };
+                let i = o * n * inner + k * inner + j;
+                let (next, v) = step(s, out[i])?;
+                s = next;
+                out[i] = v;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `tile.scan {kind, axis, reverse}`: inclusive prefix combination.
 pub(crate) fn scan(view: &OpView, a: &Tile) -> Result<Tile, Fail> {
     let kind = view.required("kind", view.attr_str("kind")?)?;
     let axis = axis_attr(view, a, false)?;
     let reverse = view.attr_bool("reverse")?.unwrap_or(false);
     let t = a.scalar_type("the operand")?;
-    let (outer, n, inner) = split_axis(&a.shape, axis);
+    let lines = split_axis(&a.shape, axis);
     let unknown = || {
         Fail::ir(format!(
             "unknown or unsupported scan `{kind}` on {t} (sum, prod, max, min)"
         ))
-    };
-    // Positions of each line in scan order.
-    let order = |o: usize, j: usize| {
-        (0..n).map(move |k| {
-            let k = if reverse { n - 1 - k } else { k };
-            o * n * inner + k * inner + j
-        })
     };
     let mut data = a.data.clone();
     match &mut data {
@@ -195,15 +213,10 @@ pub(crate) fn scan(view: &OpView, a: &Tile) -> Result<Tile, Fail> {
                 "min" => (f64::INFINITY, fmin),
                 _ => return Err(unknown()),
             };
-            for o in 0..outer {
-                for j in 0..inner {
-                    let mut s = init;
-                    for i in order(o, j) {
-                        s = f(s, out[i]);
-                        out[i] = round_float(s, t);
-                    }
-                }
-            }
+            scan_lines(out, lines, reverse, init, |s, v| {
+                let s = f(s, v);
+                Ok((s, round_float(s, t)))
+            })?;
         }
         Data::Int(out) => {
             let (init, f): (i128, fn(i128, i128) -> i128) = match kind {
@@ -213,15 +226,10 @@ pub(crate) fn scan(view: &OpView, a: &Tile) -> Result<Tile, Fail> {
                 "min" => (i128::MAX, i128::min),
                 _ => return Err(unknown()),
             };
-            for o in 0..outer {
-                for j in 0..inner {
-                    let mut s = init;
-                    for i in order(o, j) {
-                        s = f(s, i128::from(out[i]));
-                        out[i] = fit(s, t).ok_or_else(|| overflow(kind, s, t))?;
-                    }
-                }
-            }
+            scan_lines(out, lines, reverse, init, |s, v| {
+                let s = f(s, i128::from(v));
+                Ok((s, fit(s, t).ok_or_else(|| overflow(kind, s, t))?))
+            })?;
         }
         Data::Bool(out) => {
             let all = match kind {
@@ -229,15 +237,10 @@ pub(crate) fn scan(view: &OpView, a: &Tile) -> Result<Tile, Fail> {
                 "min" => true,
                 _ => return Err(unknown()),
             };
-            for o in 0..outer {
-                for j in 0..inner {
-                    let mut s = all;
-                    for i in order(o, j) {
-                        s = if all { s & out[i] } else { s | out[i] };
-                        out[i] = s;
-                    }
-                }
-            }
+            scan_lines(out, lines, reverse, all, |s, v| {
+                let s = if all { s & v } else { s | v };
+                Ok((s, s))
+            })?;
         }
         Data::Ptr(_) => return Err(unknown()),
     }

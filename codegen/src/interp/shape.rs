@@ -1,6 +1,7 @@
 //! Ops that create or rearrange tiles without arithmetic: `arange`,
 //! `splat`, `broadcast`, `expand_dims`, `reshape` (row-major), `trans`,
-//! `join` and `split`. Rearrangements compute the source index of every
+//! `join` and `split`. Broadcasts and transposes read the source with
+//! strides, a row at a time; the others compute the source index of every
 //! result element and gather.
 
 use crate::ir::ElemType;
@@ -8,7 +9,7 @@ use crate::ir::numeric::fit;
 
 use super::error::{ErrorKind, Fail};
 use super::exec::{OpView, norm_axis};
-use super::value::{Data, Tile, strided_indices, strides};
+use super::value::{Data, Tile, strides};
 
 /// `tile.arange {start}`: `start, start + 1, ...` along the 1-d result.
 pub(crate) fn arange(view: &OpView) -> Result<Tile, Fail> {
@@ -49,7 +50,7 @@ pub(crate) fn splat(view: &OpView, a: &Tile) -> Result<Tile, Fail> {
     }
     let (_, shape) = view.result_val(0)?;
     let n: usize = shape.iter().product();
-    Tile::new(a.elem.clone(), shape.to_vec(), a.data.gather(&vec![0; n]))
+    Tile::new(a.elem.clone(), shape.to_vec(), a.data.repeat(0, n))
 }
 
 /// `tile.broadcast`: size-1 dims (and missing leading dims) expanded to
@@ -75,8 +76,7 @@ pub(crate) fn broadcast(view: &OpView, a: &Tile) -> Result<Tile, Fail> {
             return Err(bad());
         }
     }
-    let idx = strided_indices(out, &st);
-    Tile::new(a.elem.clone(), out.to_vec(), a.data.gather(&idx))
+    Tile::new(a.elem.clone(), out.to_vec(), a.data.strided(out, &st))
 }
 
 /// `tile.expand_dims {axis}`: a new size-1 dim at `axis`.
@@ -134,8 +134,8 @@ pub(crate) fn trans(view: &OpView, a: &Tile) -> Result<Tile, Fail> {
     let src = strides(&a.shape);
     let shape: Vec<usize> = perm.iter().map(|&d| a.shape[d]).collect();
     let st: Vec<usize> = perm.iter().map(|&d| src[d]).collect();
-    let idx = strided_indices(&shape, &st);
-    Tile::new(a.elem.clone(), shape, a.data.gather(&idx))
+    let data = a.data.strided(&shape, &st);
+    Tile::new(a.elem.clone(), shape, data)
 }
 
 /// `tile.join a, b`: a new last dim of 2 holding `a` then `b`.

@@ -120,6 +120,44 @@ impl Data {
         }
     }
 
+    /// Element `i` repeated `n` times (callers keep `i` in range).
+    pub fn repeat(&self, i: usize, n: usize) -> Data {
+        match self {
+            Data::Bool(v) => Data::Bool(vec![v[i]; n]),
+            Data::Int(v) => Data::Int(vec![v[i]; n]),
+            Data::Float(v) => Data::Float(vec![v[i]; n]),
+            Data::Ptr(v) => Data::Ptr(vec![v[i]; n]),
+        }
+    }
+
+    /// The elements read at `out_shape` with element strides `st` (0
+    /// broadcasts): what [`Data::gather`] of [`strided_indices`] gives, but
+    /// a whole innermost row at a time (copied when its stride is 1,
+    /// repeated when it is 0) instead of an index per element.
+    pub fn strided(&self, out_shape: &[usize], st: &[usize]) -> Data {
+        fn s<T: Copy>(v: &[T], out_shape: &[usize], st: &[usize]) -> Vec<T> {
+            let Some((&inner, outer)) = out_shape.split_last() else {
+                return vec![v[0]];
+            };
+            let ist = st[outer.len()];
+            let mut out = Vec::with_capacity(inner * outer.iter().product::<usize>());
+            for off in strided_indices(outer, &st[..outer.len()]) {
+                match ist {
+                    0 => out.extend(std::iter::repeat_n(v[off], inner)),
+                    1 => out.extend_from_slice(&v[off..off + inner]),
+                    _ => out.extend((0..inner).map(|i| v[off + i * ist])),
+                }
+            }
+            out
+        }
+        match self {
+            Data::Bool(v) => Data::Bool(s(v, out_shape, st)),
+            Data::Int(v) => Data::Int(s(v, out_shape, st)),
+            Data::Float(v) => Data::Float(s(v, out_shape, st)),
+            Data::Ptr(v) => Data::Ptr(s(v, out_shape, st)),
+        }
+    }
+
     fn class_name(&self) -> &'static str {
         match self {
             Data::Bool(_) => "bool",
@@ -551,5 +589,26 @@ mod tests {
         let idx = strided_indices(&[3, 2], &[1, 3]);
         assert_eq!(idx, [0, 3, 1, 4, 2, 5]);
         assert_eq!(strides(&[2, 3, 4]), [12, 4, 1]);
+    }
+
+    #[test]
+    fn strided_matches_gather_of_strided_indices() {
+        let d = Data::Int((0..24).collect());
+        let cases: [(&[usize], &[usize]); 6] = [
+            (&[], &[]),
+            (&[5], &[0]),
+            (&[3, 2], &[1, 3]),
+            (&[2, 3, 4], &[12, 4, 1]),
+            (&[2, 4, 3], &[0, 1, 4]),
+            (&[4, 2, 3], &[3, 0, 1]),
+        ];
+        for (shape, st) in cases {
+            assert_eq!(
+                d.strided(shape, st),
+                d.gather(&strided_indices(shape, st)),
+                "{shape:?} {st:?}"
+            );
+        }
+        assert_eq!(d.repeat(3, 4), Data::Int(vec![3; 4]));
     }
 }
