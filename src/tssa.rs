@@ -55,6 +55,7 @@
 //! ```
 
 use crate::kernels::tssa as k;
+use crate::validate::{self, I32_MAX, invalid, same_device};
 use crate::{Device, Element, Error, Grid, Result, Tensor, bf16, f16};
 
 /// `eps` of `F.normalize(w, dim=-2)`: column norms are clamped to at least this.
@@ -157,36 +158,15 @@ impl Dims {
     }
 }
 
-fn invalid(func: &str, msg: impl std::fmt::Display) -> Error {
-    Error::Invalid(format!("{func}: {msg}"))
-}
-
-fn check_device<T: Element>(func: &str, dev: &Device, what: &str, t: &Tensor<T>) -> Result<()> {
-    if t.device().same(dev) {
-        Ok(())
-    } else {
-        Err(invalid(
-            func,
-            format!(
-                "{what} lives on another device than the one given ({}); create it with this device",
-                dev.name()
-            ),
-        ))
-    }
-}
-
 /// Checks the sizes of a `(B, H, N, D)` problem and picks the block sizes.
 fn dims(func: &str, what: &str, shape: &[usize], p: &Params) -> Result<Dims> {
-    let [b, h, n, d] = shape else {
-        return Err(invalid(
-            func,
-            format!(
-                "{what} must have 4 axes (B, H, N, D), but its shape is {shape:?}; split the \
-                 channels into heads first ('b n (h d) -> b h n d')"
-            ),
-        ));
-    };
-    let (b, h, n, d) = (*b, *h, *n, *d);
+    let [b, h, n, d] = validate::rank::<4>(
+        func,
+        what,
+        "(B, H, N, D)",
+        shape,
+        "; split the channels into heads first ('b n (h d) -> b h n d')",
+    )?;
     if b == 0 || h == 0 || n == 0 || d == 0 {
         return Err(invalid(
             func,
@@ -216,7 +196,7 @@ fn dims(func: &str, what: &str, shape: &[usize], p: &Params) -> Result<Dims> {
     }
     if h.checked_mul(n)
         .and_then(|x| x.checked_mul(d + 1))
-        .is_none_or(|x| x > i32::MAX as usize)
+        .is_none_or(|x| x > I32_MAX)
     {
         return Err(invalid(
             func,
@@ -258,21 +238,32 @@ fn dims(func: &str, what: &str, shape: &[usize], p: &Params) -> Result<Dims> {
 
 /// Checks `temp`: `(H,)` or `(H, 1)`, on `dev`.
 fn check_temp(func: &str, dev: &Device, temp: &Tensor<f32>, h: usize) -> Result<()> {
-    check_device(func, dev, "temp", temp)?;
+    same_device(func, dev, "temp", temp)?;
     let s = temp.shape();
     if s != [h] && s != [h, 1] {
         return Err(invalid(
             func,
-            format!("temp has shape {s:?}, expected ({h},) or ({h}, 1): one temperature per head"),
+            format!(
+                "temp has shape {s:?}, expected {} or {}: one temperature per head",
+                validate::tuple(&[h]),
+                validate::tuple(&[h, 1])
+            ),
         ));
     }
     Ok(())
 }
 
+/// Checks `g`, the gradient of the output: on `dev`, of `w`'s shape.
+fn check_grad(func: &str, dev: &Device, g: &Tensor<f32>, w_shape: &[usize]) -> Result<()> {
+    const WHAT: &str = "g (the gradient of the output)";
+    same_device(func, dev, WHAT, g)?;
+    validate::expect_shape(func, WHAT, g.shape(), w_shape, " (w's shape)")
+}
+
 /// Checks `denom_bias`: `(H, block_size)` or `(H, block_size, 1)`, covering positions up to
 /// `end` (exclusive). Returns `block_size`.
 fn check_bias(func: &str, dev: &Device, bias: &Tensor<f32>, h: usize, end: usize) -> Result<usize> {
-    check_device(func, dev, "denom_bias", bias)?;
+    same_device(func, dev, "denom_bias", bias)?;
     let s = bias.shape();
     let bs = match s {
         [hh, bs] | [hh, bs, 1] if *hh == h => *bs,
@@ -296,7 +287,7 @@ fn check_bias(func: &str, dev: &Device, bias: &Tensor<f32>, h: usize, end: usize
             ),
         ));
     }
-    if bs > i32::MAX as usize / (h + 1) {
+    if bs > I32_MAX / (h + 1) {
         return Err(invalid(func, format!("block_size {bs} is too large")));
     }
     Ok(bs)
@@ -398,7 +389,7 @@ pub fn forward<T: Input>(
     params: &Params,
 ) -> Result<Tensor<f32>> {
     const F: &str = "tssa::forward";
-    check_device(F, dev, "w", w)?;
+    same_device(F, dev, "w", w)?;
     let dm = dims(F, "w", w.shape(), params)?;
     check_temp(F, dev, temp, dm.h)?;
     let w = widen(dev, w)?;
@@ -435,20 +426,10 @@ pub fn backward<T: Input>(
     params: &Params,
 ) -> Result<(Tensor<f32>, Tensor<f32>)> {
     const F: &str = "tssa::backward";
-    check_device(F, dev, "w", w)?;
+    same_device(F, dev, "w", w)?;
     let dm = dims(F, "w", w.shape(), params)?;
     check_temp(F, dev, temp, dm.h)?;
-    check_device(F, dev, "g", g)?;
-    if g.shape() != w.shape() {
-        return Err(invalid(
-            F,
-            format!(
-                "g (the gradient of the output) has shape {:?}, expected w's shape {:?}",
-                g.shape(),
-                w.shape()
-            ),
-        ));
-    }
+    check_grad(F, dev, g, w.shape())?;
     let w = widen(dev, w)?;
     let w = w.get();
     let st = stats(dev, w, temp, &dm)?;
@@ -632,7 +613,7 @@ pub fn causal_forward<T: Input>(
     params: &Params,
 ) -> Result<Tensor<f32>> {
     const F: &str = "tssa::causal_forward";
-    check_device(F, dev, "w", w)?;
+    same_device(F, dev, "w", w)?;
     let dm = dims(F, "w", w.shape(), params)?;
     check_temp(F, dev, temp, dm.h)?;
     let bs = check_bias(F, dev, denom_bias, dm.h, dm.n)?;
@@ -659,21 +640,11 @@ pub fn causal_backward<T: Input>(
     params: &Params,
 ) -> Result<(Tensor<f32>, Tensor<f32>, Tensor<f32>)> {
     const F: &str = "tssa::causal_backward";
-    check_device(F, dev, "w", w)?;
+    same_device(F, dev, "w", w)?;
     let dm = dims(F, "w", w.shape(), params)?;
     check_temp(F, dev, temp, dm.h)?;
     let bs = check_bias(F, dev, denom_bias, dm.h, dm.n)?;
-    check_device(F, dev, "g", g)?;
-    if g.shape() != w.shape() {
-        return Err(invalid(
-            F,
-            format!(
-                "g (the gradient of the output) has shape {:?}, expected w's shape {:?}",
-                g.shape(),
-                w.shape()
-            ),
-        ));
-    }
+    check_grad(F, dev, g, w.shape())?;
     let w = widen(dev, w)?;
     let w = w.get();
     let (rows, nblk, n, d) = (dm.rows(), dm.nblk, dm.n as i32, dm.d as i32);
@@ -835,8 +806,8 @@ impl DecodeState {
         denom_bias: &Tensor<f32>,
     ) -> Result<Tensor<f32>> {
         const F: &str = "tssa::DecodeState::step";
-        check_device(F, dev, "w_t", w_t)?;
-        check_device(F, dev, "the state", &self.s2)?;
+        same_device(F, dev, "w_t", w_t)?;
+        same_device(F, dev, "the state", &self.s2)?;
         if w_t.shape() != [self.b, self.h, self.d] {
             return Err(invalid(
                 F,
@@ -889,8 +860,8 @@ impl DecodeState {
         params: &Params,
     ) -> Result<Tensor<f32>> {
         const F: &str = "tssa::DecodeState::prefill";
-        check_device(F, dev, "w", w)?;
-        check_device(F, dev, "the state", &self.s2)?;
+        same_device(F, dev, "w", w)?;
+        same_device(F, dev, "the state", &self.s2)?;
         let dm = dims(F, "w", w.shape(), params)?;
         if (dm.b, dm.h, dm.d) != (self.b, self.h, self.d) {
             return Err(invalid(

@@ -978,7 +978,7 @@ mod tests {
         );
         e(
             decode::attention(&dev, &z(&[3, 1, 4, 16]), &ok, &dp),
-            "cache_seqlens must have shape [3]",
+            "cache_seqlens has shape [2], expected [3]",
         );
         let v_bad = z(&[2, 7, 2, 16]);
         e(

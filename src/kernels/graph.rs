@@ -690,7 +690,7 @@ mod tests {
         assert_close(&got, &want, "cgao_batched");
         // The split reduction: 1, 3 and 7 chunks per graph (some empty) agree.
         for splits in [1, 3, 7] {
-            let got = crate::graph::cgao_impl("cgao_batched", &dev, &x, &ptr, Some(splits));
+            let got = crate::graph::cgao_impl("graph::cgao_batched", &dev, &x, &ptr, Some(splits));
             assert_close(
                 &got.unwrap(),
                 &want,
@@ -875,7 +875,10 @@ mod tests {
 
     #[test]
     fn bad_inputs_are_rejected_before_any_launch() {
-        expect_invalid(Csr::new(2, vec![0, 2, 1], vec![0, 1]), "decreases at row 1");
+        expect_invalid(
+            Csr::new(2, vec![0, 2, 1], vec![0, 1]),
+            "rowptr[1] = 2 > rowptr[2] = 1",
+        );
         expect_invalid(Csr::new(2, vec![1, 2, 2], vec![0, 1]), "start at 0");
         expect_invalid(Csr::new(2, vec![0, 1, 3], vec![0, 1]), "ends at 3");
         expect_invalid(Csr::new(2, vec![0, 1], vec![0]), "rowptr has 2 entries");
@@ -890,7 +893,7 @@ mod tests {
         expect_invalid(api::gao(&dev, &z(&[3, 300]), &g), "at most 256");
         let other = Device::cpu();
         let xo = other.zeros::<f32>([3, 4]).unwrap();
-        expect_invalid(api::gao(&dev, &xo, &g), "not on the device");
+        expect_invalid(api::gao(&dev, &xo, &g), "x belongs to another device");
         let p = dev.tensor(&[1.0f32, 0.0, 0.0, 0.0], [4]).unwrap();
         expect_invalid(api::hgao(&dev, &x, &g, &p, 0, HgaoAttn::Dot), "k is 0");
         expect_invalid(
@@ -940,7 +943,7 @@ mod tests {
         let zero = GatParams { heads: 0, ..params };
         expect_invalid(api::gat(&dev, &x, &g, &weights, &zero), "heads is 0");
         expect_invalid(api::cgao_batched(&dev, &x, &[0, 2, 1, 3]), "decreases");
-        expect_invalid(api::cgao_batched(&dev, &x, &[0, 2]), "from 0 to N = 3");
+        expect_invalid(api::cgao_batched(&dev, &x, &[0, 2]), "x has N = 3 rows");
         assert!(api::gat(&dev, &x, &g, &weights, &params).is_ok());
     }
 }

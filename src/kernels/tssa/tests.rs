@@ -566,7 +566,7 @@ fn bad_inputs_are_invalid_before_any_launch() {
     let b2 = z(&[2, 8]);
     expect_invalid(
         tssa::forward(&dev, &z(&[2, 5, 3]), &t2, &p),
-        &["tssa::forward", "4 axes"],
+        &["tssa::forward", "4-d (B, H, N, D)"],
     );
     expect_invalid(tssa::forward(&dev, &w, &z(&[3]), &p), &["temp", "(2,)"]);
     expect_invalid(tssa::forward(&dev, &z(&[1, 2, 0, 3]), &t2, &p), &["empty"]);
