@@ -75,6 +75,33 @@ impl<T: Element> Clone for KvCache<'_, T> {
 
 impl<T: Element> Copy for KvCache<'_, T> {}
 
+impl<'a, T: Element> KvCache<'a, T> {
+    /// `(k, v, cache_seqlens, block_table)`, the table `None` for a contiguous cache.
+    fn parts(&self) -> Parts<'a, T> {
+        match *self {
+            KvCache::Contiguous {
+                k,
+                v,
+                cache_seqlens,
+            } => (k, v, cache_seqlens, None),
+            KvCache::Paged {
+                k_cache,
+                v_cache,
+                block_table,
+                cache_seqlens,
+            } => (k_cache, v_cache, cache_seqlens, Some(block_table)),
+        }
+    }
+}
+
+/// The tensors of a [`KvCache`]: `(k, v, cache_seqlens, block_table)`.
+type Parts<'a, T> = (
+    &'a Tensor<T>,
+    &'a Tensor<T>,
+    &'a Tensor<i32>,
+    Option<&'a Tensor<i32>>,
+);
+
 /// Options of a decode step; `DecodeParams::default()` is one split, non-causal, no window,
 /// no softcap, no `ALiBi`, scale `1/√d`.
 #[derive(Clone, Copy, Debug)]
@@ -317,19 +344,7 @@ fn plan<T: Element>(
     params: &DecodeParams<'_>,
     key_range: &Range<usize>,
 ) -> Result<Plan, Error> {
-    let (k, v, seqlens, table) = match *cache {
-        KvCache::Contiguous {
-            k,
-            v,
-            cache_seqlens,
-        } => (k, v, cache_seqlens, None),
-        KvCache::Paged {
-            k_cache,
-            v_cache,
-            block_table,
-            cache_seqlens,
-        } => (k_cache, v_cache, cache_seqlens, Some(block_table)),
-    };
+    let (k, v, seqlens, table) = cache.parts();
     same_device(func, dev, "q", q)?;
     same_device(func, dev, "the K cache", k)?;
     same_device(func, dev, "the V cache", v)?;
@@ -560,19 +575,7 @@ fn run_split<T: DecodeElement>(
     key_range: &Range<usize>,
     stacked: bool,
 ) -> Result<(Tensor<f32>, Tensor<f32>), Error> {
-    let (k, v, seqlens, table) = match *cache {
-        KvCache::Contiguous {
-            k,
-            v,
-            cache_seqlens,
-        } => (k, v, cache_seqlens, None),
-        KvCache::Paged {
-            k_cache,
-            v_cache,
-            block_table,
-            cache_seqlens,
-        } => (k_cache, v_cache, cache_seqlens, Some(block_table)),
-    };
+    let (k, v, seqlens, table) = cache.parts();
     let (o_shape, l_shape) = if stacked {
         (
             vec![p.num_splits, p.b, p.sq, p.hq, p.dv],

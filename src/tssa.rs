@@ -343,33 +343,56 @@ struct Stats {
     stat: Tensor<f32>,
 }
 
-fn stats(dev: &Device, w: &Tensor<f32>, temp: &Tensor<f32>, dm: &Dims) -> Result<Stats> {
-    let (rows, nblk, n, d) = (dm.rows(), dm.nblk, dm.n as i32, dm.d as i32);
-    let mut part = dev.zeros::<f32>([rows, nblk, dm.d])?;
-    k::tssa_colsq::launch(dev, dm.grid(), (w, &mut part, n, d, dm.bn, dm.bd))?;
-    let mut c2 = dev.zeros::<f32>([rows, dm.d])?;
-    combine(dev, &part, &mut c2, (rows, nblk, dm.d))?;
-    let mut s = dev.zeros::<f32>([rows, dm.n])?;
-    k::tssa_scores::launch(dev, dm.grid(), (w, &c2, &mut s, n, d, dm.bn, dm.bd))?;
-    let mut pi = dev.zeros::<f32>([rows, dm.n])?;
-    let mut part = dev.zeros::<f32>([rows, nblk, dm.d + 1])?;
+/// Per-block column sums of squares of `w`: `part (B·H, nblk, D)`.
+fn colsq_partials(dev: &Device, w: &Tensor<f32>, dm: &Dims) -> Result<Tensor<f32>> {
+    let mut part = dev.zeros::<f32>([dm.rows(), dm.nblk, dm.d])?;
+    k::tssa_colsq::launch(
+        dev,
+        dm.grid(),
+        (w, &mut part, dm.n as i32, dm.d as i32, dm.bn, dm.bd),
+    )?;
+    Ok(part)
+}
+
+/// `Π (B·H, N)` from the scores `s (B·H, N)` (a softmax over heads) and its per-block
+/// partials `[Σ Π w², Σ Π]` `(B·H, nblk, D+1)`.
+fn pi_and_partials(
+    dev: &Device,
+    w: &Tensor<f32>,
+    s: &Tensor<f32>,
+    temp: &Tensor<f32>,
+    dm: &Dims,
+) -> Result<(Tensor<f32>, Tensor<f32>)> {
+    let mut pi = dev.zeros::<f32>([dm.rows(), dm.n])?;
+    let mut part = dev.zeros::<f32>([dm.rows(), dm.nblk, dm.d + 1])?;
     k::tssa_pi::launch(
         dev,
         dm.grid(),
         (
             w,
-            &s,
+            s,
             temp,
             &mut pi,
             &mut part,
             dm.h as i32,
-            n,
-            d,
+            dm.n as i32,
+            dm.d as i32,
             dm.bh,
             dm.bn,
             dm.bd,
         ),
     )?;
+    Ok((pi, part))
+}
+
+fn stats(dev: &Device, w: &Tensor<f32>, temp: &Tensor<f32>, dm: &Dims) -> Result<Stats> {
+    let (rows, nblk, n, d) = (dm.rows(), dm.nblk, dm.n as i32, dm.d as i32);
+    let part = colsq_partials(dev, w, dm)?;
+    let mut c2 = dev.zeros::<f32>([rows, dm.d])?;
+    combine(dev, &part, &mut c2, (rows, nblk, dm.d))?;
+    let mut s = dev.zeros::<f32>([rows, dm.n])?;
+    k::tssa_scores::launch(dev, dm.grid(), (w, &c2, &mut s, n, d, dm.bn, dm.bd))?;
+    let (pi, part) = pi_and_partials(dev, w, &s, temp, dm)?;
     let mut stat = dev.zeros::<f32>([rows, dm.d + 1])?;
     combine(dev, &part, &mut stat, (rows, nblk, dm.d + 1))?;
     Ok(Stats { c2, s, pi, stat })
@@ -512,8 +535,7 @@ fn causal_stats(
     rp: &mut Tensor<f32>,
 ) -> Result<CausalStats> {
     let (rows, nblk, n, d) = (dm.rows(), dm.nblk, dm.n as i32, dm.d as i32);
-    let mut part = dev.zeros::<f32>([rows, nblk, dm.d])?;
-    k::tssa_colsq::launch(dev, dm.grid(), (w, &mut part, n, d, dm.bn, dm.bd))?;
+    let part = colsq_partials(dev, w, dm)?;
     let mut carry_s = dev.zeros::<f32>([rows, nblk, dm.d])?;
     scan(
         dev,
@@ -541,25 +563,7 @@ fn causal_stats(
             dm.bd,
         ),
     )?;
-    let mut pi = dev.zeros::<f32>([rows, dm.n])?;
-    let mut part = dev.zeros::<f32>([rows, nblk, dm.d + 1])?;
-    k::tssa_pi::launch(
-        dev,
-        dm.grid(),
-        (
-            w,
-            &u,
-            temp,
-            &mut pi,
-            &mut part,
-            dm.h as i32,
-            n,
-            d,
-            dm.bh,
-            dm.bn,
-            dm.bd,
-        ),
-    )?;
+    let (pi, part) = pi_and_partials(dev, w, &u, temp, dm)?;
     let mut carry_rp = dev.zeros::<f32>([rows, nblk, dm.d + 1])?;
     scan(
         dev,
