@@ -35,6 +35,22 @@
 
 use crate::{tile_fn, tile_kernel};
 
+/// The `[BH, BN]` tile of every head's value at tokens `rows` of batch element `b` in a
+/// `(B, H, n)` tensor of per-token scalars: `(base, offs, mask)`, the offset `base` (i64) of
+/// the batch element, the offsets `offs` from it and the in-bounds `mask`. Inlined.
+#[tile_fn]
+fn heads_tile<const BH: usize, const BN: usize>(
+    b: i32,
+    h: i32,
+    n: i32,
+    rows: Tile<i32, BN>,
+) -> (i64, Tile<i32, BH, BN>, Tile<bool, BH, BN>) {
+    let heads = arange::<BH>();
+    let mask = (heads[(.., None)] < h) & (rows[(None, ..)] < n);
+    let base = b.cast::<i64>() * h.cast::<i64>() * n.cast::<i64>();
+    (base, heads[(.., None)] * n + rows[(None, ..)], mask)
+}
+
 /// The `[BN, BD]` tile of token block `blk` of row `bh` of a `(B·H, n, d)` tensor, as the
 /// token kernels address it: `(rows, cols, mask, base, offs)` with the token indices `rows`
 /// (`[BN]`), the column indices `cols` (`[BD]`), the in-bounds `mask` (`[BN, BD]`), the
@@ -216,13 +232,8 @@ pub fn tssa_pi(
     let rows = blk * BN + local;
     let rmask = rows < n;
     let hmask = heads < h;
-    let smask = hmask[(.., None)] & rmask[(None, ..)];
-    let sbase = b.cast::<i64>() * h.cast::<i64>() * n64;
-    let sv = load(
-        s + sbase + heads[(.., None)] * n + rows[(None, ..)],
-        smask,
-        0.0,
-    );
+    let (sbase, soffs, smask) = heads_tile::<BH, BN>(b, h, n, rows);
+    let sv = load(s + sbase + soffs, smask, 0.0);
     let tv = load(temp + heads, hmask, 0.0);
     let z = select(
         hmask[(.., None)] & (rows[(None, ..)] >= 0),
@@ -357,13 +368,10 @@ pub fn tssa_bwd_gs(
     let b = bh / h;
     let bh64 = bh.cast::<i64>();
     let (n64, d64) = (n.cast::<i64>(), d.cast::<i64>());
-    let heads = arange::<BH>();
     let local = arange::<BN>();
     let rows = blk * BN + local;
     let rmask = rows < n;
-    let tmask = (heads[(.., None)] < h) & rmask[(None, ..)];
-    let tile = b.cast::<i64>() * h.cast::<i64>() * n64;
-    let toffs = heads[(.., None)] * n + rows[(None, ..)];
+    let (tile, toffs, tmask) = heads_tile::<BH, BN>(b, h, n, rows);
     let dotp = sum(
         load(pi + tile + toffs, tmask, 0.0) * load(gpi + tile + toffs, tmask, 0.0),
         0,
