@@ -236,6 +236,21 @@ fn dims(func: &str, what: &str, shape: &[usize], p: &Params) -> Result<Dims> {
     })
 }
 
+/// Checks the inputs every parallel-form entry point takes: `w (B, H, N, D)` and its
+/// `temp`, on `dev`. Returns the sizes and block sizes.
+fn check_w_temp<T: Input>(
+    func: &str,
+    dev: &Device,
+    w: &Tensor<T>,
+    temp: &Tensor<f32>,
+    params: &Params,
+) -> Result<Dims> {
+    same_device(func, dev, "w", w)?;
+    let dm = dims(func, "w", w.shape(), params)?;
+    check_temp(func, dev, temp, dm.h)?;
+    Ok(dm)
+}
+
 /// Checks `temp`: `(H,)` or `(H, 1)`, on `dev`.
 fn check_temp(func: &str, dev: &Device, temp: &Tensor<f32>, h: usize) -> Result<()> {
     same_device(func, dev, "temp", temp)?;
@@ -412,9 +427,7 @@ pub fn forward<T: Input>(
     params: &Params,
 ) -> Result<Tensor<f32>> {
     const F: &str = "tssa::forward";
-    same_device(F, dev, "w", w)?;
-    let dm = dims(F, "w", w.shape(), params)?;
-    check_temp(F, dev, temp, dm.h)?;
+    let dm = check_w_temp(F, dev, w, temp, params)?;
     let w = widen(dev, w)?;
     let w = w.get();
     let st = stats(dev, w, temp, &dm)?;
@@ -449,9 +462,7 @@ pub fn backward<T: Input>(
     params: &Params,
 ) -> Result<(Tensor<f32>, Tensor<f32>)> {
     const F: &str = "tssa::backward";
-    same_device(F, dev, "w", w)?;
-    let dm = dims(F, "w", w.shape(), params)?;
-    check_temp(F, dev, temp, dm.h)?;
+    let dm = check_w_temp(F, dev, w, temp, params)?;
     check_grad(F, dev, g, w.shape())?;
     let w = widen(dev, w)?;
     let w = w.get();
@@ -617,9 +628,7 @@ pub fn causal_forward<T: Input>(
     params: &Params,
 ) -> Result<Tensor<f32>> {
     const F: &str = "tssa::causal_forward";
-    same_device(F, dev, "w", w)?;
-    let dm = dims(F, "w", w.shape(), params)?;
-    check_temp(F, dev, temp, dm.h)?;
+    let dm = check_w_temp(F, dev, w, temp, params)?;
     let bs = check_bias(F, dev, denom_bias, dm.h, dm.n)?;
     let w = widen(dev, w)?;
     let w = w.get();
@@ -644,9 +653,7 @@ pub fn causal_backward<T: Input>(
     params: &Params,
 ) -> Result<(Tensor<f32>, Tensor<f32>, Tensor<f32>)> {
     const F: &str = "tssa::causal_backward";
-    same_device(F, dev, "w", w)?;
-    let dm = dims(F, "w", w.shape(), params)?;
-    check_temp(F, dev, temp, dm.h)?;
+    let dm = check_w_temp(F, dev, w, temp, params)?;
     let bs = check_bias(F, dev, denom_bias, dm.h, dm.n)?;
     check_grad(F, dev, g, w.shape())?;
     let w = widen(dev, w)?;
