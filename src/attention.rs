@@ -522,21 +522,10 @@ mod tests {
 
     use super::*;
     use crate::f16;
+    use crate::validate::expect_invalid;
 
     fn t(dev: &Device, shape: &[usize]) -> Tensor<f32> {
         dev.zeros::<f32>(shape.to_vec()).unwrap()
-    }
-
-    /// Asserts that `r` is `Error::Invalid` containing every one of `needles`.
-    fn expect_invalid<R: std::fmt::Debug>(r: Result<R, Error>, needles: &[&str]) {
-        match r {
-            Err(Error::Invalid(msg)) => {
-                for n in needles {
-                    assert!(msg.contains(n), "message {msg:?} lacks {n:?}");
-                }
-            }
-            other => panic!("expected Error::Invalid containing {needles:?}, got {other:?}"),
-        }
     }
 
     #[test]

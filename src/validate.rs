@@ -230,6 +230,21 @@ pub(crate) fn alibi_stride(
     }
 }
 
+/// Test helper: asserts that `r` is an [`Error::Invalid`] whose message contains every one of
+/// `needles`.
+#[cfg(test)]
+#[track_caller]
+pub(crate) fn expect_invalid<R: std::fmt::Debug>(r: Result<R>, needles: &[&str]) {
+    match r {
+        Err(Error::Invalid(msg)) => {
+            for n in needles {
+                assert!(msg.contains(n), "message {msg:?} lacks {n:?}");
+            }
+        }
+        other => panic!("expected Error::Invalid containing {needles:?}, got {other:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@ use crate::reference::Tensor as RefTensor;
 use crate::reference::attention::{
     AttnOpts, BlockTable, attention_split_kv_ref, attention_with_kvcache_ref, merge_partials,
 };
+use crate::validate::expect_invalid;
 use crate::{Device, Element, Error, Tensor, bf16, f16};
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
@@ -651,14 +652,6 @@ fn paged_equals_contiguous_for_page_sizes_1_16_and_7() {
     check_paged::<f16>(42);
 }
 
-fn invalid<T>(r: Result<T, Error>) -> String {
-    match r {
-        Err(Error::Invalid(m)) => m,
-        Err(e) => panic!("expected Error::Invalid, got {e}"),
-        Ok(_) => panic!("expected Error::Invalid, got Ok"),
-    }
-}
-
 #[test]
 fn bad_inputs_are_invalid_before_any_launch() {
     let dev = Device::cpu();
@@ -675,8 +668,7 @@ fn bad_inputs_are_invalid_before_any_launch() {
     assert!(decode::attention(&dev, &q, &ok, &dp).is_ok());
 
     let e = |r: Result<(Tensor<f32>, Tensor<f32>), Error>, want: &str| {
-        let m = invalid(r);
-        assert!(m.contains(want), "message {m:?} lacks {want:?}");
+        expect_invalid(r, &[want]);
     };
     // Shapes and head counts.
     e(

@@ -6,7 +6,8 @@
 use crate::reference::Tensor as RefTensor;
 use crate::reference::tssa as r;
 use crate::tssa::{self, DecodeState, Params};
-use crate::{Device, Error, Tensor, f16};
+use crate::validate::expect_invalid;
+use crate::{Device, Tensor, f16};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -541,18 +542,6 @@ fn causal_backward_matches_finite_differences_of_the_kernel_forward() {
             - fwd(&w, &along(&temp, &e, -eps), &bias))
             / (2.0 * eps as f64);
         check(num, dtemp[hh] as f64, &format!("temp[{hh}]"));
-    }
-}
-
-#[track_caller]
-fn expect_invalid<T: std::fmt::Debug>(r: crate::Result<T>, needles: &[&str]) {
-    match r {
-        Err(Error::Invalid(msg)) => {
-            for n in needles {
-                assert!(msg.contains(n), "{msg:?} does not mention {n:?}");
-            }
-        }
-        other => panic!("expected Error::Invalid mentioning {needles:?}, got {other:?}"),
     }
 }
 
