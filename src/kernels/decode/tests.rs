@@ -94,6 +94,17 @@ struct DevProblem<T: Num> {
     lens: Tensor<i32>,
 }
 
+impl<T: Num> DevProblem<T> {
+    /// The contiguous cache of the problem.
+    fn contiguous(&self) -> KvCache<'_, T> {
+        KvCache::Contiguous {
+            k: &self.k,
+            v: &self.v,
+            cache_seqlens: &self.lens,
+        }
+    }
+}
+
 impl<T: Num> Problem<T> {
     fn k_shape(&self) -> [usize; 4] {
         [self.shape_q[0], self.s_max, self.hk, self.shape_q[3]]
@@ -256,8 +267,16 @@ fn variants() -> Vec<(&'static str, DecodeParams<'static>, u8)> {
     ]
 }
 
-fn slopes(rng: &mut SmallRng, kind: u8, b: usize, hq: usize) -> Option<(Vec<f32>, Vec<usize>)> {
-    match kind {
+/// Random `ALiBi` slopes of `kind` (0: none, 1: `(Hq,)`, 2: `(B, Hq)`) on `dev` and as the
+/// reference's tensor.
+fn slopes(
+    dev: &Device,
+    rng: &mut SmallRng,
+    kind: u8,
+    b: usize,
+    hq: usize,
+) -> (Option<Tensor<f32>>, Option<RefTensor>) {
+    let host: Option<(Vec<f32>, Vec<usize>)> = match kind {
         0 => None,
         1 => Some((
             (0..hq).map(|_| rng.random_range(0.05f32..0.6)).collect(),
@@ -269,7 +288,11 @@ fn slopes(rng: &mut SmallRng, kind: u8, b: usize, hq: usize) -> Option<(Vec<f32>
                 .collect(),
             vec![b, hq],
         )),
-    }
+    };
+    let on_dev = host
+        .as_ref()
+        .map(|(s, sh)| dev.tensor(s, sh.clone()).unwrap());
+    (on_dev, host.as_ref().map(|(s, sh)| to_ref(sh, s)))
 }
 
 /// Runs `attention` with every variant and several split counts against the unsplit f64
@@ -291,17 +314,9 @@ fn check_attention<T: Num>(seed: u64, tol: f64) {
     for (si, &(b, sq, hq, hk, d, dv, lens)) in shapes.iter().enumerate() {
         let pr = problem::<T>(&mut rng, b, sq, hq, hk, d, dv, lens);
         let dp = pr.upload(&dev);
-        let cache = KvCache::Contiguous {
-            k: &dp.k,
-            v: &dp.v,
-            cache_seqlens: &dp.lens,
-        };
+        let cache = dp.contiguous();
         for (name, params, ak) in variants() {
-            let sl = slopes(&mut rng, ak, b, hq);
-            let sl_dev = sl
-                .as_ref()
-                .map(|(s, sh)| dev.tensor(s, sh.clone()).unwrap());
-            let sl_ref = sl.as_ref().map(|(s, sh)| to_ref(sh, s));
+            let (sl_dev, sl_ref) = slopes(&dev, &mut rng, ak, b, hq);
             let want = pr.reference(&opts_of(&params, sl_ref.as_ref()));
             for splits in [1usize, 3, 8] {
                 let p = DecodeParams {
@@ -350,11 +365,7 @@ fn head_dims_64_to_512_and_dv_unlike_d() {
     ] {
         let pr = problem::<f16>(&mut rng, 1, 2, 4, 1, d, dv, &[40]);
         let dp = pr.upload(&dev);
-        let cache = KvCache::Contiguous {
-            k: &dp.k,
-            v: &dp.v,
-            cache_seqlens: &dp.lens,
-        };
+        let cache = dp.contiguous();
         let params = DecodeParams {
             causal: true,
             ..DecodeParams::default()
@@ -381,11 +392,7 @@ fn partials_over_split_ranges_match_split_kv_reference() {
     let mut rng = SmallRng::seed_from_u64(14);
     let pr = problem::<f32>(&mut rng, 2, 2, 4, 2, 16, 16, &[13, 3]);
     let dp = pr.upload(&dev);
-    let cache = KvCache::Contiguous {
-        k: &dp.k,
-        v: &dp.v,
-        cache_seqlens: &dp.lens,
-    };
+    let cache = dp.contiguous();
     let params = DecodeParams {
         causal: true,
         softcap: 3.0,
@@ -430,17 +437,9 @@ fn ragged_shards_merge_to_unsplit_for_every_variant() {
     let (b, sq, hq, hk, d) = (2, 2, 4, 2, 16);
     let pr = problem::<f32>(&mut rng, b, sq, hq, hk, d, d, &[26, 5]);
     let dp = pr.upload(&dev);
-    let cache = KvCache::Contiguous {
-        k: &dp.k,
-        v: &dp.v,
-        cache_seqlens: &dp.lens,
-    };
+    let cache = dp.contiguous();
     for (name, params, ak) in variants() {
-        let sl = slopes(&mut rng, ak, b, hq);
-        let sl_dev = sl
-            .as_ref()
-            .map(|(s, sh)| dev.tensor(s, sh.clone()).unwrap());
-        let sl_ref = sl.as_ref().map(|(s, sh)| to_ref(sh, s));
+        let (sl_dev, sl_ref) = slopes(&dev, &mut rng, ak, b, hq);
         let params = DecodeParams {
             alibi: sl_dev.as_ref(),
             ..params
@@ -566,11 +565,7 @@ fn check_paged<T: Num>(seed: u64) {
     let (b, sq, hq, hk, d) = (3, 2, 4, 2, 16);
     let pr = problem::<T>(&mut rng, b, sq, hq, hk, d, d, &[35, 16, 1]);
     let dp = pr.upload(&dev);
-    let contiguous = KvCache::Contiguous {
-        k: &dp.k,
-        v: &dp.v,
-        cache_seqlens: &dp.lens,
-    };
+    let contiguous = dp.contiguous();
     for page in [1usize, 16, 7] {
         let (kc, vc, table, max_blocks, nb) = pr.paged(&mut rng, page);
         let kc = dev.tensor(&kc, [nb, page, hk, d]).unwrap();
