@@ -36,7 +36,47 @@
 //! Feature widths are padded to the power-of-two tile width (`BD`, `BO`) with masks; offsets
 //! are i32, so a tensor must hold fewer than 2³¹ elements.
 
-use crate::tile_kernel;
+use crate::{tile_fn, tile_kernel};
+
+/// Rows `idx` of the row-major matrix at `p` (row stride `stride`), columns `c`, as an f32
+/// `[K, BD]` tile; 0 where `rmask` (per row) or `cmask` (per column) is false. The gather of
+/// neighbour features every kernel here does. Inlined.
+#[tile_fn]
+fn gather_rows(p: _, idx: _, rmask: _, stride: i32, c: _, cmask: _) -> _ {
+    let m2 = rmask[(.., None)] & cmask[(None, ..)];
+    load(p + idx[(.., None)] * stride + c[(None, ..)], m2, 0.0).cast::<f32>()
+}
+
+/// One block of an online softmax over neighbours: folds scores `s` (`[K]`, `−∞` for padding)
+/// and their rows `v` (`[K, B]`) into the running `(acc, l, m)` (weighted sum, sum of
+/// weights, max). Inlined.
+#[tile_fn]
+fn online_softmax_step<const K: usize, const B: usize>(
+    acc: Tile<f32, B>,
+    l: f32,
+    m: f32,
+    s: Tile<f32, K>,
+    v: Tile<f32, K, B>,
+) -> (Tile<f32, B>, f32, f32) {
+    let m_new = maximum(m, max(s, 0));
+    let alpha = exp(m - m_new);
+    let p = exp(s - m_new);
+    (
+        acc * alpha + sum(p[(.., None)] * v, 0),
+        l * alpha + sum(p, 0),
+        m_new,
+    )
+}
+
+/// `softmax(s)ᵀ v` for scores `s` (`[K]`, `−∞` for padding) and rows `v` (`[K, B]`); 0 when
+/// every score is `−∞`. Inlined.
+#[tile_fn]
+fn softmax_pool(s: _, v: _) -> _ {
+    let mx = max(s, 0);
+    let p = exp(s - select(mx > f32::NEG_INFINITY, mx, 0.0));
+    let l = sum(p, 0);
+    sum(p[(.., None)] * v, 0) / select(l > 0.0, l, 1.0)
+}
 
 /// Stamps out the kernels that read node features (and write outputs) of element type `$t`,
 /// in a module `$m`; they load `$t`, compute and accumulate in f32, and store `$t`.
@@ -114,18 +154,14 @@ macro_rules! feature_kernels {
                     let eidx = e0 + arange::<BE>();
                     let emask = eidx < end;
                     let nb = load(col + eidx, emask, 0);
-                    let m2 = emask[(.., None)] & cmask[(None, ..)];
-                    let hk = load(h + nb[(.., None)] * hc + base + c[(None, ..)], m2, 0.0)
-                        .cast::<f32>();
+                    let hk = super::gather_rows(h + base, nb, emask, hc, c, cmask);
                     let raw = q + sum(hk * a_s[(None, ..)], 1);
                     let lr = select(raw > 0.0, raw, raw * slope);
                     let s = select(emask, lr, f32::NEG_INFINITY);
-                    let m_new = maximum(m, max(s, 0));
-                    let alpha = exp(m - m_new);
-                    let p = exp(s - m_new);
-                    l = l * alpha + sum(p, 0);
-                    acc = acc * alpha + sum(p[(.., None)] * hk, 0);
-                    m = m_new;
+                    let (a, l2, m2) = super::online_softmax_step(acc, l, m, s, hk);
+                    acc = a;
+                    l = l2;
+                    m = m2;
                 }
                 let o = acc / select(l > 0.0, l, 1.0);
                 if concat {
@@ -165,15 +201,12 @@ macro_rules! feature_kernels {
                 let eidx = e0 + arange::<BE>();
                 let emask = eidx < end;
                 let nb = load(col + eidx, emask, 0);
-                let m2 = emask[(.., None)] & cmask[(None, ..)];
-                let xk = load(x + nb[(.., None)] * d + c[(None, ..)], m2, 0.0).cast::<f32>();
+                let xk = super::gather_rows(x, nb, emask, d, c, cmask);
                 let s = select(emask, sum(xk * q[(None, ..)], 1), f32::NEG_INFINITY);
-                let m_new = maximum(m, max(s, 0));
-                let alpha = exp(m - m_new);
-                let p = exp(s - m_new);
-                l = l * alpha + sum(p, 0);
-                acc = acc * alpha + sum(p[(.., None)] * xk, 0);
-                m = m_new;
+                let (a, l2, m2) = super::online_softmax_step(acc, l, m, s, xk);
+                acc = a;
+                l = l2;
+                m = m2;
             }
             store(z + i * d + c, (acc / select(l > 0.0, l, 1.0)).cast::<$t>(), cmask);
         }
@@ -194,8 +227,7 @@ macro_rules! feature_kernels {
             let cmask = c < d;
             let pv = load(p + c, cmask, 0.0);
             let norm = sqrt(sum(pv * pv, 0));
-            let m2 = rmask[(.., None)] & cmask[(None, ..)];
-            let xt = load(x + rows[(.., None)] * d + c[(None, ..)], m2, 0.0).cast::<f32>();
+            let xt = super::gather_rows(x, rows, rmask, d, c, cmask);
             let score = abs(sum(xt * pv[(None, ..)], 1)) / norm;
             store(y + rows, score, rmask);
         }
@@ -217,15 +249,10 @@ macro_rules! feature_kernels {
             let id = load(sel + i * KP + arange::<KP>());
             let valid = id >= 0;
             let q = load(x + i * d + c, cmask, 0.0).cast::<f32>();
-            let m2 = valid[(.., None)] & cmask[(None, ..)];
             let gate = sigmoid(load(y + id, valid, 0.0));
-            let xt = load(x + id[(.., None)] * d + c[(None, ..)], m2, 0.0).cast::<f32>()
-                * gate[(.., None)];
+            let xt = super::gather_rows(x, id, valid, d, c, cmask) * gate[(.., None)];
             let s = select(valid, sum(xt * q[(None, ..)], 1), f32::NEG_INFINITY);
-            let mx = max(s, 0);
-            let p = exp(s - select(mx > f32::NEG_INFINITY, mx, 0.0));
-            let l = sum(p, 0);
-            let o = sum(p[(.., None)] * xt, 0) / select(l > 0.0, l, 1.0);
+            let o = super::softmax_pool(s, xt);
             store(z + i * d + c, o.cast::<$t>(), cmask);
         }
 
@@ -261,19 +288,14 @@ macro_rules! feature_kernels {
             let q = load(x + i * d + c, cmask, 0.0).cast::<f32>();
             let hq = sum(wt * q[(.., None)], 0);
             let gate = sigmoid(load(y + id, valid, 0.0));
-            let m2 = valid[(.., None)] & cmask[(None, ..)];
-            let xt = load(x + id[(.., None)] * d + c[(None, ..)], m2, 0.0).cast::<f32>()
-                * gate[(.., None)];
+            let xt = super::gather_rows(x, id, valid, d, c, cmask) * gate[(.., None)];
             let hk = dot(xt, wt);
             let a_s = load(a_src + o, omask, 0.0);
             let a_d = load(a_dst + o, omask, 0.0);
             let raw = sum(hq * a_d, 0) + sum(hk * a_s[(None, ..)], 1);
             let lr = select(raw > 0.0, raw, raw * 0.2);
             let s = select(valid, lr, f32::NEG_INFINITY);
-            let mx = max(s, 0);
-            let p = exp(s - select(mx > f32::NEG_INFINITY, mx, 0.0));
-            let l = sum(p, 0);
-            let out = sum(p[(.., None)] * hk, 0) / select(l > 0.0, l, 1.0);
+            let out = super::softmax_pool(s, hk);
             store(z + i * out_ch + o, out.cast::<$t>(), omask);
         }
 
