@@ -28,6 +28,7 @@
 //! [`Error::Invalid`] saying what is wrong and what would work, and no kernel runs.
 
 use crate::kernels::flash::{Blocks, FwdArgs};
+use crate::validate::{self, invalid, same_device};
 use crate::{Device, Element, Error, Grid, Tensor};
 
 pub use crate::kernels::flash::FlashElement;
@@ -113,10 +114,6 @@ pub fn flash_varlen<T: FlashElement>(
     flash_varlen_impl(dev, q, k, v, cu_seqlens_q, cu_seqlens_k, params, None)
 }
 
-fn invalid<R>(func: &str, msg: impl std::fmt::Display) -> Result<R, Error> {
-    Err(Error::Invalid(format!("{func}: {msg}")))
-}
-
 /// The largest head dim the kernel has a tile for.
 const MAX_HEAD_DIM: usize = 256;
 /// Sizes above this could overflow the kernel's i32 positions and window arithmetic.
@@ -135,18 +132,9 @@ fn check_device<T: Element>(
     dev: &Device,
     named: &[(&str, &Tensor<T>)],
 ) -> Result<(), Error> {
-    for (name, t) in named {
-        if !t.device().same(dev) {
-            return invalid(
-                func,
-                format!(
-                    "{name} belongs to another device handle than the {} the call runs on; create every tensor with the device you pass (each Device::cpu() call makes a separate device)",
-                    dev.name()
-                ),
-            );
-        }
-    }
-    Ok(())
+    named
+        .iter()
+        .try_for_each(|(name, t)| same_device(func, dev, name, t))
 }
 
 /// Checks head counts and the head dim of q `(.., Hq, d)`, k `(.., Hk, d)`, v `(.., Hk, dv)`.
@@ -155,55 +143,48 @@ fn check_heads(func: &str, qs: &[usize], ks: &[usize], vs: &[usize]) -> Result<C
     let (hq, d) = (qs[n - 2], qs[n - 1]);
     let (hk, dk) = (ks[n - 2], ks[n - 1]);
     if ks[..n - 1] != vs[..n - 1] {
-        return invalid(
+        return Err(invalid(
             func,
             format!(
                 "k has shape {ks:?} but v has shape {vs:?}: they must agree in every dimension but the last (the head dim)"
             ),
-        );
+        ));
     }
     if dk != d {
-        return invalid(
+        return Err(invalid(
             func,
             format!("k head dim {dk} differs from q head dim {d}; q and k must share the head dim"),
-        );
+        ));
     }
     if vs[n - 1] != d {
-        return invalid(
+        return Err(invalid(
             func,
             format!(
                 "v head dim {} differs from q head dim {d}; this kernel needs dv = d",
                 vs[n - 1]
             ),
-        );
+        ));
     }
     if hq == 0 || hk == 0 {
-        return invalid(
+        return Err(invalid(
             func,
             format!("head counts must be positive, got Hq = {hq}, Hk = {hk}"),
-        );
+        ));
     }
-    if !hq.is_multiple_of(hk) {
-        return invalid(
-            func,
-            format!(
-                "Hq = {hq} query heads is not a multiple of Hk = {hk} kv heads; GQA needs Hq % Hk == 0 (Hk = Hq for MHA, Hk = 1 for MQA)"
-            ),
-        );
-    }
+    validate::gqa_heads(func, hq, hk)?;
     if hq > 65535 {
-        return invalid(
+        return Err(invalid(
             func,
             format!("Hq = {hq} exceeds the 65535 heads one launch can cover"),
-        );
+        ));
     }
     if d == 0 || d > MAX_HEAD_DIM {
-        return invalid(
+        return Err(invalid(
             func,
             format!(
                 "head dim {d} is not supported: head dims 1 to {MAX_HEAD_DIM} are (32, 64, 96, 128 and 256 are the usual ones; others run in the next power-of-two tile)"
             ),
-        );
+        ));
     }
     Ok(Checked { hq, hk, d })
 }
@@ -225,20 +206,9 @@ fn check_scalars(
     d: usize,
     bound: usize,
 ) -> Result<Scalars, Error> {
-    let sm_scale = match params.scale {
-        Some(s) if !s.is_finite() => {
-            return invalid(func, format!("scale must be finite, got {s}"));
-        }
-        Some(s) => s,
-        None => 1.0 / (d as f32).sqrt(),
-    };
+    let sm_scale = validate::scale(func, params.scale, d)?;
     let softcap = params.softcap;
-    if !(softcap.is_finite() && softcap >= 0.0) {
-        return invalid(
-            func,
-            format!("softcap must be finite and >= 0 (0 disables it), got {softcap}"),
-        );
-    }
+    validate::softcap(func, softcap)?;
     let (l, r) = params.window;
     let side = |w: i64| -> i32 {
         if w < 0 {
@@ -265,24 +235,14 @@ fn check_alibi(
     batch: usize,
     hq: usize,
 ) -> Result<i32, Error> {
-    check_device(func, dev, &[("alibi_slopes", slopes)])?;
-    let stride = if slopes.shape() == [hq] {
-        0
-    } else if slopes.shape() == [batch, hq] {
-        hq as i32
-    } else {
-        return invalid(
-            func,
-            format!(
-                "alibi_slopes must have shape ({hq},) or ({batch}, {hq}) for B = {batch}, Hq = {hq}, got {:?}",
-                slopes.shape()
-            ),
-        );
-    };
+    let stride = validate::alibi_stride(func, dev, "alibi_slopes", slopes, batch, hq)?;
     if let Some(x) = slopes.to_vec().iter().find(|x| !x.is_finite()) {
-        return invalid(func, format!("alibi_slopes must be finite, got {x}"));
+        return Err(invalid(
+            func,
+            format!("alibi_slopes must be finite, got {x}"),
+        ));
     }
-    Ok(stride)
+    Ok(stride as i32)
 }
 
 /// The kernel launch shared by both paths: allocates nothing, writes `o` and `lse`.
@@ -374,43 +334,42 @@ pub(crate) fn flash_impl<T: FlashElement>(
         ("k", ks, "(B, Sk, Hk, d)"),
         ("v", vs, "(B, Sk, Hk, d)"),
     ] {
-        if s.len() != 4 {
-            return invalid(
-                F,
-                format!(
-                    "{name} must be 4-d {layout}, got shape {s:?} (packed 3-d sequences go to flash_varlen)"
-                ),
-            );
-        }
+        validate::rank::<4>(
+            F,
+            name,
+            layout,
+            s,
+            " (packed 3-d sequences go to flash_varlen)",
+        )?;
     }
     if ks[0] != qs[0] {
-        return invalid(
+        return Err(invalid(
             F,
             format!(
                 "q has batch {} but k has batch {}; they must match",
                 qs[0], ks[0]
             ),
-        );
+        ));
     }
     let dims = check_heads(F, qs, ks, vs)?;
     let (batch, sq, sk) = (qs[0], qs[1], ks[1]);
     if batch > 65535 {
-        return invalid(
+        return Err(invalid(
             F,
             format!(
                 "batch {batch} exceeds the 65535 sequences one launch can cover; split the batch"
             ),
-        );
+        ));
     }
     let (tq, tk) = (batch * sq, batch * sk);
     if tq + tk > MAX_TOKENS {
-        return invalid(
+        return Err(invalid(
             F,
             format!(
                 "B·Sq + B·Sk = {} tokens exceeds the {MAX_TOKENS} one launch supports; split the batch",
                 tq + tk
             ),
-        );
+        ));
     }
     let scalars = check_scalars(F, params, dims.d, sq + sk)?;
     let slope_stride = match params.alibi_slopes {
@@ -443,38 +402,23 @@ pub(crate) fn flash_impl<T: FlashElement>(
 /// Checks a `cu_seqlens` tensor and returns its host copy.
 fn check_cu(func: &str, what: &str, cu: &Tensor<i32>, total: usize) -> Result<Vec<i32>, Error> {
     if cu.shape().len() != 1 || cu.shape()[0] == 0 {
-        return invalid(
+        return Err(invalid(
             func,
             format!(
                 "{what} must be 1-d with B + 1 >= 1 entries, got shape {:?}",
                 cu.shape()
             ),
-        );
+        ));
     }
     let host = cu.to_vec();
-    if host[0] != 0 {
-        return invalid(func, format!("{what} must start at 0, got {}", host[0]));
-    }
-    if let Some(i) = host.windows(2).position(|w| w[1] < w[0]) {
-        return invalid(
-            func,
-            format!(
-                "{what} decreases at index {}: {} then {}; offsets must be non-decreasing",
-                i + 1,
-                host[i],
-                host[i + 1]
-            ),
-        );
-    }
-    let last = host[host.len() - 1];
-    if last as i64 != total as i64 {
-        return invalid(
-            func,
-            format!(
-                "{what} ends at {last} but the packed tensor has {total} tokens; the last offset must be the total"
-            ),
-        );
-    }
+    // `total` <= MAX_TOKENS fits i32 (checked by the caller).
+    validate::offsets(
+        func,
+        what,
+        &host,
+        total as i32,
+        &format!("the packed tensor has {total} tokens"),
+    )?;
     Ok(host)
 }
 
@@ -506,42 +450,37 @@ pub(crate) fn flash_varlen_impl<T: FlashElement>(
         ("k", ks, "(total_k, Hk, d)"),
         ("v", vs, "(total_k, Hk, d)"),
     ] {
-        if s.len() != 3 {
-            return invalid(
-                F,
-                format!("{name} must be 3-d {layout}, got shape {s:?} (4-d batches go to flash)"),
-            );
-        }
+        validate::rank::<3>(F, name, layout, s, " (4-d batches go to flash)")?;
     }
     let dims = check_heads(F, qs, ks, vs)?;
     let (tq, tk) = (qs[0], ks[0]);
     if tq + tk > MAX_TOKENS {
-        return invalid(
+        return Err(invalid(
             F,
             format!(
                 "total_q + total_k = {} tokens exceeds the {MAX_TOKENS} one launch supports; split the batch",
                 tq + tk
             ),
-        );
+        ));
     }
     if cu_seqlens_q.shape() != cu_seqlens_k.shape() {
-        return invalid(
+        return Err(invalid(
             F,
             format!(
                 "cu_seqlens_q has shape {:?} but cu_seqlens_k has shape {:?}; both need B + 1 entries",
                 cu_seqlens_q.shape(),
                 cu_seqlens_k.shape()
             ),
-        );
+        ));
     }
     let host_q = check_cu(F, "cu_seqlens_q", cu_seqlens_q, tq)?;
     check_cu(F, "cu_seqlens_k", cu_seqlens_k, tk)?;
     let batch = host_q.len() - 1;
     if batch > 65535 {
-        return invalid(
+        return Err(invalid(
             F,
             format!("{batch} sequences exceed the 65535 one launch can cover; split the batch"),
-        );
+        ));
     }
     let max_seqlen_q = host_q
         .windows(2)
@@ -583,21 +522,10 @@ mod tests {
 
     use super::*;
     use crate::f16;
+    use crate::validate::expect_invalid;
 
     fn t(dev: &Device, shape: &[usize]) -> Tensor<f32> {
         dev.zeros::<f32>(shape.to_vec()).unwrap()
-    }
-
-    /// Asserts that `r` is `Error::Invalid` containing every one of `needles`.
-    fn expect_invalid<R: std::fmt::Debug>(r: Result<R, Error>, needles: &[&str]) {
-        match r {
-            Err(Error::Invalid(msg)) => {
-                for n in needles {
-                    assert!(msg.contains(n), "message {msg:?} lacks {n:?}");
-                }
-            }
-            other => panic!("expected Error::Invalid containing {needles:?}, got {other:?}"),
-        }
     }
 
     #[test]
@@ -762,7 +690,7 @@ mod tests {
         );
         expect_invalid(
             flash_varlen(&dev, &q, &k, &k, &cq, &cu(&[0, 7, 5]), &p),
-            &["cu_seqlens_k decreases at index 2: 7 then 5"],
+            &["cu_seqlens_k decreases at index 2: cu_seqlens_k[1] = 7 > cu_seqlens_k[2] = 5"],
         );
         expect_invalid(
             flash_varlen(&dev, &q, &k, &k, &cu(&[0, 4, 9]), &ck, &p),
@@ -807,29 +735,19 @@ mod tests {
             causal: true,
             ..Default::default()
         };
-        let (o, lse) = flash(
-            &dev,
-            &t(&dev, &[0, 5, 2, 32]),
-            &t(&dev, &[0, 3, 1, 32]),
-            &t(&dev, &[0, 3, 1, 32]),
-            &p,
-        )
-        .unwrap();
+        // (output shape, lse shape) of a dense call with q and k = v of these shapes.
+        let dense = |qs: &[usize], kvs: &[usize]| {
+            let kv = t(&dev, kvs);
+            let (o, lse) = flash(&dev, &t(&dev, qs), &kv, &kv, &p).unwrap();
+            (o.shape().to_vec(), lse.shape().to_vec())
+        };
         assert_eq!(
-            (o.shape(), lse.shape()),
-            (&[0, 5, 2, 32][..], &[0, 2, 5][..])
+            dense(&[0, 5, 2, 32], &[0, 3, 1, 32]),
+            (vec![0, 5, 2, 32], vec![0, 2, 5])
         );
-        let (o, lse) = flash(
-            &dev,
-            &t(&dev, &[2, 0, 2, 32]),
-            &t(&dev, &[2, 3, 1, 32]),
-            &t(&dev, &[2, 3, 1, 32]),
-            &p,
-        )
-        .unwrap();
         assert_eq!(
-            (o.shape(), lse.shape()),
-            (&[2, 0, 2, 32][..], &[2, 2, 0][..])
+            dense(&[2, 0, 2, 32], &[2, 3, 1, 32]),
+            (vec![2, 0, 2, 32], vec![2, 2, 0])
         );
         let z = dev.tensor(&[0i32], [1]).unwrap();
         let (o, lse) = flash_varlen(

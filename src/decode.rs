@@ -35,6 +35,7 @@
 use std::ops::Range;
 
 use crate::kernels::decode as kern;
+use crate::validate::{self, I32_MAX, invalid, same_device};
 use crate::{Device, Element, Error, Grid, Tensor, bf16, f16};
 
 /// The KV cache a decode step attends to.
@@ -73,6 +74,33 @@ impl<T: Element> Clone for KvCache<'_, T> {
 }
 
 impl<T: Element> Copy for KvCache<'_, T> {}
+
+impl<'a, T: Element> KvCache<'a, T> {
+    /// `(k, v, cache_seqlens, block_table)`, the table `None` for a contiguous cache.
+    fn parts(&self) -> Parts<'a, T> {
+        match *self {
+            KvCache::Contiguous {
+                k,
+                v,
+                cache_seqlens,
+            } => (k, v, cache_seqlens, None),
+            KvCache::Paged {
+                k_cache,
+                v_cache,
+                block_table,
+                cache_seqlens,
+            } => (k_cache, v_cache, cache_seqlens, Some(block_table)),
+        }
+    }
+}
+
+/// The tensors of a [`KvCache`]: `(k, v, cache_seqlens, block_table)`.
+type Parts<'a, T> = (
+    &'a Tensor<T>,
+    &'a Tensor<T>,
+    &'a Tensor<i32>,
+    Option<&'a Tensor<i32>>,
+);
 
 /// Options of a decode step; `DecodeParams::default()` is one split, non-causal, no window,
 /// no softcap, no `ALiBi`, scale `1/√d`.
@@ -284,13 +312,6 @@ fn unsupported_block(bd: usize) -> Error {
 /// The largest head dim (q/k and v) the kernels take.
 pub const MAX_HEAD_DIM: usize = 512;
 
-/// Largest value an i32 kernel index may reach.
-const I32_LIMIT: usize = i32::MAX as usize;
-
-fn invalid(func: &str, msg: impl std::fmt::Display) -> Error {
-    Error::Invalid(format!("decode::{func}: {msg}"))
-}
-
 /// Validated decode problem.
 struct Plan {
     b: usize,
@@ -315,34 +336,6 @@ fn block_for(dim: usize) -> usize {
     dim.max(16).next_power_of_two()
 }
 
-fn check_device<T: Element>(
-    func: &str,
-    dev: &Device,
-    name: &str,
-    t: &Tensor<T>,
-) -> Result<(), Error> {
-    if t.device().same(dev) {
-        Ok(())
-    } else {
-        Err(invalid(
-            func,
-            format!(
-                "{name} lives on another device than the one the kernels run on; create it with this device"
-            ),
-        ))
-    }
-}
-
-fn shape4(func: &str, name: &str, layout: &str, s: &[usize]) -> Result<[usize; 4], Error> {
-    match s {
-        [a, b, c, d] => Ok([*a, *b, *c, *d]),
-        _ => Err(invalid(
-            func,
-            format!("{name} must be 4-d {layout}, got shape {s:?}"),
-        )),
-    }
-}
-
 fn plan<T: Element>(
     func: &str,
     dev: &Device,
@@ -351,37 +344,24 @@ fn plan<T: Element>(
     params: &DecodeParams<'_>,
     key_range: &Range<usize>,
 ) -> Result<Plan, Error> {
-    let (k, v, seqlens, table) = match *cache {
-        KvCache::Contiguous {
-            k,
-            v,
-            cache_seqlens,
-        } => (k, v, cache_seqlens, None),
-        KvCache::Paged {
-            k_cache,
-            v_cache,
-            block_table,
-            cache_seqlens,
-        } => (k_cache, v_cache, cache_seqlens, Some(block_table)),
-    };
-    check_device(func, dev, "q", q)?;
-    check_device(func, dev, "the K cache", k)?;
-    check_device(func, dev, "the V cache", v)?;
-    check_device(func, dev, "cache_seqlens", seqlens)?;
+    let (k, v, seqlens, table) = cache.parts();
+    same_device(func, dev, "q", q)?;
+    same_device(func, dev, "the K cache", k)?;
+    same_device(func, dev, "the V cache", v)?;
     if let Some(t) = table {
-        check_device(func, dev, "block_table", t)?;
+        same_device(func, dev, "block_table", t)?;
     }
     if let Some(a) = params.alibi {
-        check_device(func, dev, "the ALiBi slopes", a)?;
+        same_device(func, dev, "the ALiBi slopes", a)?;
     }
-    let [b, sq, hq, d] = shape4(func, "q", "(B, Sq, Hq, d)", q.shape())?;
+    let [b, sq, hq, d] = validate::rank::<4>(func, "q", "(B, Sq, Hq, d)", q.shape(), "")?;
     let lead = if table.is_some() {
         "(num_blocks, page_size, Hk, d)"
     } else {
         "(B, S_max, Hk, d)"
     };
-    let ks = shape4(func, "the K cache", lead, k.shape())?;
-    let vs = shape4(func, "the V cache", lead, v.shape())?;
+    let ks = validate::rank::<4>(func, "the K cache", lead, k.shape(), "")?;
+    let vs = validate::rank::<4>(func, "the V cache", lead, v.shape(), "")?;
     if ks[..3] != vs[..3] {
         return Err(invalid(
             func,
@@ -419,30 +399,21 @@ fn plan<T: Element>(
             ),
         ));
     }
-    if hq % hk != 0 {
-        return Err(invalid(
-            func,
-            format!(
-                "q has {hq} heads, not a multiple of the cache's {hk} KV heads (GQA needs Hq % Hk == 0)"
-            ),
-        ));
-    }
+    validate::gqa_heads(func, hq, hk)?;
     if d > MAX_HEAD_DIM || dv > MAX_HEAD_DIM {
         return Err(invalid(
             func,
             format!("head dims (d = {d}, dv = {dv}) above {MAX_HEAD_DIM} are not supported"),
         ));
     }
-    if seqlens.shape() != [b] {
-        return Err(invalid(
-            func,
-            format!(
-                "cache_seqlens must have shape [{b}] (one length per sequence of q), got {:?}",
-                seqlens.shape()
-            ),
-        ));
-    }
-    let lens = seqlens.to_vec();
+    let lens = validate::host_copy(
+        func,
+        dev,
+        "cache_seqlens",
+        seqlens,
+        &[b],
+        " (one length per sequence of q)",
+    )?;
     if let Some(i) = lens.iter().position(|&n| n < 0) {
         return Err(invalid(
             func,
@@ -489,7 +460,7 @@ fn plan<T: Element>(
                 ));
             }
             max_blocks = ts[1];
-            if t.len() > I32_LIMIT {
+            if t.len() > I32_MAX {
                 return Err(invalid(
                     func,
                     format!(
@@ -512,17 +483,18 @@ fn plan<T: Element>(
                         ),
                     ));
                 }
-                for p in first..pages {
-                    let blk = entries[i * max_blocks + p];
-                    if blk < 0 || blk as usize >= ks[0] {
-                        return Err(invalid(
-                            func,
-                            format!(
-                                "block_table[{i}][{p}] = {blk} points outside the cache of {} blocks (valid: 0..{})",
-                                ks[0], ks[0]
-                            ),
-                        ));
-                    }
+                let row = &entries[i * max_blocks..(i + 1) * max_blocks];
+                if first < pages
+                    && let Some(e) = validate::first_out_of_range(&row[first..pages], ks[0])
+                {
+                    let p = first + e;
+                    return Err(invalid(
+                        func,
+                        format!(
+                            "block_table[{i}][{p}] = {} points outside the cache of {} blocks (valid: 0..{})",
+                            row[p], ks[0], ks[0]
+                        ),
+                    ));
                 }
             }
         }
@@ -548,10 +520,10 @@ fn plan<T: Element>(
         .num_splits
         .checked_mul(b * sq * hq)
         .and_then(|n| n.checked_mul(dv.max(d)));
-    if part_elems.is_none_or(|n| n > I32_LIMIT)
-        || q.len() > I32_LIMIT
-        || max_len + sq > I32_LIMIT / 2
-        || rows_per_slot > I32_LIMIT
+    if part_elems.is_none_or(|n| n > I32_MAX)
+        || q.len() > I32_MAX
+        || max_len + sq > I32_MAX / 2
+        || rows_per_slot > I32_MAX
     {
         return Err(invalid(
             func,
@@ -565,32 +537,11 @@ fn plan<T: Element>(
     if params.causal {
         right = 0;
     }
-    if !params.softcap.is_finite() || params.softcap < 0.0 {
-        return Err(invalid(
-            func,
-            format!(
-                "softcap = {} must be finite and >= 0 (0 disables it)",
-                params.softcap
-            ),
-        ));
-    }
-    let scale = params.scale.unwrap_or(1.0 / (d as f32).sqrt());
-    if !scale.is_finite() {
-        return Err(invalid(func, format!("scale = {scale} must be finite")));
-    }
+    validate::softcap(func, params.softcap)?;
+    let scale = validate::scale(func, params.scale, d)?;
     let slope_bstride = match params.alibi {
         None => 0,
-        Some(a) if a.shape() == [hq] => 0,
-        Some(a) if a.shape() == [b, hq] => hq,
-        Some(a) => {
-            return Err(invalid(
-                func,
-                format!(
-                    "ALiBi slopes must have shape [{hq}] or [{b}, {hq}], got {:?}",
-                    a.shape()
-                ),
-            ));
-        }
+        Some(a) => validate::alibi_stride(func, dev, "the ALiBi slopes", a, b, hq)?,
     };
     Ok(Plan {
         b,
@@ -624,19 +575,7 @@ fn run_split<T: DecodeElement>(
     key_range: &Range<usize>,
     stacked: bool,
 ) -> Result<(Tensor<f32>, Tensor<f32>), Error> {
-    let (k, v, seqlens, table) = match *cache {
-        KvCache::Contiguous {
-            k,
-            v,
-            cache_seqlens,
-        } => (k, v, cache_seqlens, None),
-        KvCache::Paged {
-            k_cache,
-            v_cache,
-            block_table,
-            cache_seqlens,
-        } => (k_cache, v_cache, cache_seqlens, Some(block_table)),
-    };
+    let (k, v, seqlens, table) = cache.parts();
     let (o_shape, l_shape) = if stacked {
         (
             vec![p.num_splits, p.b, p.sq, p.hq, p.dv],
@@ -650,7 +589,7 @@ fn run_split<T: DecodeElement>(
     let dummy_i32 = dev.zeros::<i32>([1])?;
     let dummy_f32 = dev.zeros::<f32>([1])?;
     let group = p.hq / p.hk;
-    let clamp = |x: usize| x.min(I32_LIMIT) as i32;
+    let clamp = |x: usize| x.min(I32_MAX) as i32;
     let grid = Grid::xyz((group * p.sq).div_ceil(16), p.b * p.hk, p.num_splits);
     T::launch_split(
         dev,
@@ -729,7 +668,7 @@ pub fn attention<T: DecodeElement>(
     params: &DecodeParams<'_>,
 ) -> Result<(Tensor<T>, Tensor<f32>), Error> {
     let all = 0..usize::MAX;
-    let p = plan("attention", dev, q, cache, params, &all)?;
+    let p = plan("decode::attention", dev, q, cache, params, &all)?;
     let (o_parts, lse_parts) = run_split(dev, q, cache, params, &p, &all, true)?;
     run_merge(
         dev,
@@ -754,7 +693,7 @@ pub fn partial<T: DecodeElement>(
     params: &DecodeParams<'_>,
     key_range: Range<usize>,
 ) -> Result<(Tensor<f32>, Tensor<f32>), Error> {
-    let p = plan("partial", dev, q, cache, params, &key_range)?;
+    let p = plan("decode::partial", dev, q, cache, params, &key_range)?;
     if p.num_splits == 1 {
         return run_split(dev, q, cache, params, &p, &key_range, false);
     }
@@ -777,14 +716,14 @@ pub fn merge<T: DecodeElement>(
     dev: &Device,
     parts: &[(&Tensor<T>, &Tensor<f32>)],
 ) -> Result<(Tensor<T>, Tensor<f32>), Error> {
-    const F: &str = "merge";
+    const F: &str = "decode::merge";
     let Some((o0, _)) = parts.first() else {
         return Err(invalid(
             F,
             "no partial results to merge; pass at least one (o, lse) pair",
         ));
     };
-    let [b, sq, h, dv] = shape4(F, "parts[0].o", "(B, Sq, H, dv)", o0.shape())?;
+    let [b, sq, h, dv] = validate::rank::<4>(F, "parts[0].o", "(B, Sq, H, dv)", o0.shape(), "")?;
     if b == 0 || sq == 0 || h == 0 || dv == 0 {
         return Err(invalid(
             F,
@@ -801,8 +740,8 @@ pub fn merge<T: DecodeElement>(
         ));
     }
     for (i, (o, l)) in parts.iter().enumerate() {
-        check_device(F, dev, &format!("parts[{i}].o"), o)?;
-        check_device(F, dev, &format!("parts[{i}].lse"), l)?;
+        same_device(F, dev, &format!("parts[{i}].o"), o)?;
+        same_device(F, dev, &format!("parts[{i}].lse"), l)?;
         if o.shape() != [b, sq, h, dv] {
             return Err(invalid(
                 F,
@@ -826,8 +765,8 @@ pub fn merge<T: DecodeElement>(
     }
     let n = parts.len();
     let nrows = b * sq * h;
-    if n.checked_mul(nrows).is_none_or(|x| x > I32_LIMIT)
-        || nrows.checked_mul(dv).is_none_or(|x| x > I32_LIMIT)
+    if n.checked_mul(nrows).is_none_or(|x| x > I32_MAX)
+        || nrows.checked_mul(dv).is_none_or(|x| x > I32_MAX)
     {
         return Err(invalid(
             F,

@@ -19,6 +19,7 @@
 //! The semantics are those of [`crate::reference::graph`], which the tests check against.
 
 use crate::kernels::graph as k;
+use crate::validate::{self, I32_MAX, invalid, same_device};
 use crate::{Device, Error, Grid, Result, Tensor};
 
 /// The widest feature dimension (`d`, or GAT's channels per head) the kernels take.
@@ -36,17 +37,13 @@ pub struct Csr {
     col: Vec<i32>,
 }
 
-fn invalid(func: &str, msg: impl std::fmt::Display) -> Error {
-    Error::Invalid(format!("graph::{func}: {msg}"))
-}
-
 impl Csr {
     /// A CSR graph on `n` nodes. Fails with [`Error::Invalid`], naming the offending entry,
     /// unless `rowptr` has `n + 1` entries, starts at 0, never decreases and ends at
     /// `col.len()`, and every column is in `0..n` (and `n`, the edge count fit in i32).
     pub fn new(n: usize, rowptr: Vec<i32>, col: Vec<i32>) -> Result<Csr> {
-        const F: &str = "Csr::new";
-        if n >= i32::MAX as usize || col.len() >= i32::MAX as usize {
+        const F: &str = "graph::Csr::new";
+        if n >= I32_MAX || col.len() >= I32_MAX {
             return Err(invalid(
                 F,
                 format!(
@@ -65,40 +62,15 @@ impl Csr {
                 ),
             ));
         }
-        if rowptr[0] != 0 {
-            return Err(invalid(
-                F,
-                format!("rowptr must start at 0, got rowptr[0] = {}", rowptr[0]),
-            ));
-        }
-        if let Some(i) = rowptr.windows(2).position(|w| w[1] < w[0]) {
-            return Err(invalid(
-                F,
-                format!(
-                    "rowptr decreases at row {i}: rowptr[{i}] = {} > rowptr[{}] = {}; \
-                     row offsets must be non-decreasing",
-                    rowptr[i],
-                    i + 1,
-                    rowptr[i + 1]
-                ),
-            ));
-        }
-        if rowptr[n] as usize != col.len() {
-            return Err(invalid(
-                F,
-                format!(
-                    "rowptr ends at {} but there are {} column indices",
-                    rowptr[n],
-                    col.len()
-                ),
-            ));
-        }
-        if let Some(e) = col.iter().position(|&c| c < 0 || c as usize >= n) {
-            return Err(invalid(
-                F,
-                format!("column index col[{e}] = {} is out of range 0..{n}", col[e]),
-            ));
-        }
+        // `col.len()` fits i32 (checked above).
+        validate::offsets(
+            F,
+            "rowptr",
+            &rowptr,
+            col.len() as i32,
+            &format!("there are {} column indices", col.len()),
+        )?;
+        validate::indices_in_range(F, "col", &col, n)?;
         Ok(Csr { n, rowptr, col })
     }
 
@@ -111,14 +83,14 @@ impl Csr {
             for &j in row {
                 let j = i32::try_from(j).map_err(|_| {
                     invalid(
-                        "Csr::from_lists",
+                        "graph::Csr::from_lists",
                         format!("node {i} lists neighbour {j}, beyond i32"),
                     )
                 })?;
                 col.push(j);
             }
             let len = i32::try_from(col.len())
-                .map_err(|_| invalid("Csr::from_lists", "too many edges for i32 offsets"))?;
+                .map_err(|_| invalid("graph::Csr::from_lists", "too many edges for i32 offsets"))?;
             rowptr.push(len);
         }
         Csr::new(n, rowptr, col)
@@ -129,8 +101,8 @@ impl Csr {
     /// (a stable counting sort by destination). Fails if the lists differ in length or an
     /// endpoint is not in `0..n`.
     pub fn from_edge_index(n: usize, src: &[i64], dst: &[i64]) -> Result<Csr> {
-        const F: &str = "Csr::from_edge_index";
-        if n >= i32::MAX as usize {
+        const F: &str = "graph::Csr::from_edge_index";
+        if n >= I32_MAX {
             return Err(invalid(
                 F,
                 format!("{n} nodes do not fit the kernels' i32 indices"),
@@ -146,14 +118,8 @@ impl Csr {
                 ),
             ));
         }
-        for (what, v) in [("src", src), ("dst", dst)] {
-            if let Some(e) = v.iter().position(|&c| c < 0 || c as u64 >= n as u64) {
-                return Err(invalid(
-                    F,
-                    format!("{what}[{e}] = {} is out of range 0..{n}", v[e]),
-                ));
-            }
-        }
+        validate::indices_in_range(F, "src", src, n)?;
+        validate::indices_in_range(F, "dst", dst, n)?;
         let mut count = vec![0usize; n + 1];
         for &t in dst {
             count[t as usize + 1] += 1;
@@ -304,8 +270,8 @@ pub enum HgaoAttn<'a> {
     },
 }
 
-/// Expands to `$body` with `$b` bound to the const tile width `$w` (a power of two in
-/// 16..=256, chosen by [`tile_width`]).
+/// Expands to `$body` with `$b` bound to the const tile size `$w`, a power of two in
+/// 16..=256 (feature tiles chosen by [`tile_width`], and hGAO's top-k tile `KP`).
 macro_rules! with_width {
     ($w:expr, $b:ident => $body:expr) => {
         match $w {
@@ -330,7 +296,8 @@ macro_rules! with_width {
                 $body
             }
             w => Err(Error::Invalid(format!(
-                "graph: internal error, no kernel for tile width {w}"
+                "graph: internal error, no kernel for {} = {w}",
+                stringify!($b)
             ))),
         }
     };
@@ -345,181 +312,7 @@ impl Feature for f32 {}
 impl Feature for crate::f16 {}
 impl Feature for crate::bf16 {}
 
-mod launch {
-    //! The per-element-type launches behind [`super::Feature`] (sealed: only this crate
-    //! implements it). Each takes its kernel's argument tuple and the tile sizes to pick.
-
-    use crate::kernels::graph::{bf16_features, f16_features, f32_features};
-    use crate::{Device, Error, Grid, Result, Tensor, bf16, f16};
-
-    type In<'a, T> = &'a Tensor<T>;
-    type Out<'a, T> = &'a mut Tensor<T>;
-    type F32<'a> = &'a Tensor<f32>;
-    type I32<'a> = &'a Tensor<i32>;
-    /// `linear_nt`: `(x, w, h, m, n, k)`.
-    pub type Linear<'a, T> = (In<'a, T>, F32<'a>, Out<'a, T>, i32, i32, i32);
-    /// `gat_aggregate`: `(h, att_src, att_dst, bias, rowptr, col, out, heads, out, slope,
-    /// concat)`.
-    pub type Gat<'a, T> = (
-        In<'a, T>,
-        F32<'a>,
-        F32<'a>,
-        F32<'a>,
-        I32<'a>,
-        I32<'a>,
-        Out<'a, T>,
-        i32,
-        i32,
-        f32,
-        bool,
-    );
-    /// `gao`: `(x, rowptr, col, z, d)`.
-    pub type Gao<'a, T> = (In<'a, T>, I32<'a>, I32<'a>, Out<'a, T>, i32);
-    /// `hgao_scores`: `(x, p, y, n, d)`.
-    pub type Scores<'a, T> = (In<'a, T>, F32<'a>, Out<'a, f32>, i32, i32);
-    /// `hgao_dot`: `(x, y, sel, z, d)`.
-    pub type HgaoDot<'a, T> = (In<'a, T>, F32<'a>, I32<'a>, Out<'a, T>, i32);
-    /// `hgao_gat`: `(x, y, sel, w, a_src, a_dst, z, d, out)`.
-    pub type HgaoGat<'a, T> = (
-        In<'a, T>,
-        F32<'a>,
-        I32<'a>,
-        F32<'a>,
-        F32<'a>,
-        F32<'a>,
-        Out<'a, T>,
-        i32,
-        i32,
-    );
-    /// `cgao_gram`: `(x, graph_ptr, part, d, splits)`.
-    pub type Gram<'a, T> = (In<'a, T>, I32<'a>, Out<'a, f32>, i32, i32);
-    /// `cgao_apply`: `(x, graph_ptr, s, z, d)`.
-    pub type Apply<'a, T> = (In<'a, T>, I32<'a>, F32<'a>, Out<'a, T>, i32);
-
-    /// The graph kernels' launches on features of type `Self`.
-    pub trait Launch: crate::Element + Sized {
-        /// `linear_nt`.
-        fn linear(dev: &Device, grid: Grid, a: Linear<'_, Self>) -> Result<()>;
-        /// `gat_aggregate` with `BO = bo`.
-        fn gat(dev: &Device, bo: usize, grid: Grid, a: Gat<'_, Self>) -> Result<()>;
-        /// `gao` with `BD = bd`.
-        fn gao(dev: &Device, bd: usize, grid: Grid, a: Gao<'_, Self>) -> Result<()>;
-        /// `hgao_scores` with `BD = bd`.
-        fn hgao_scores(dev: &Device, bd: usize, grid: Grid, a: Scores<'_, Self>) -> Result<()>;
-        /// `hgao_dot` with `KP = kp`, `BD = bd`.
-        fn hgao_dot(
-            dev: &Device,
-            kp: usize,
-            bd: usize,
-            grid: Grid,
-            a: HgaoDot<'_, Self>,
-        ) -> Result<()>;
-        /// `hgao_gat` with `KP = kp`, `BD = bd`.
-        fn hgao_gat(
-            dev: &Device,
-            kp: usize,
-            bd: usize,
-            grid: Grid,
-            a: HgaoGat<'_, Self>,
-        ) -> Result<()>;
-        /// `cgao_gram` with `BD = bd`.
-        fn cgao_gram(dev: &Device, bd: usize, grid: Grid, a: Gram<'_, Self>) -> Result<()>;
-        /// `cgao_apply` with `BD = bd`.
-        fn cgao_apply(dev: &Device, bd: usize, grid: Grid, a: Apply<'_, Self>) -> Result<()>;
-    }
-
-    /// `$body` with `$k` bound to the const `KP` tile (16..=256).
-    macro_rules! by_kp {
-        ($kp:expr, $k:ident => $body:expr) => {
-            match $kp {
-                16 => {
-                    const $k: usize = 16;
-                    $body
-                }
-                32 => {
-                    const $k: usize = 32;
-                    $body
-                }
-                64 => {
-                    const $k: usize = 64;
-                    $body
-                }
-                128 => {
-                    const $k: usize = 128;
-                    $body
-                }
-                256 => {
-                    const $k: usize = 256;
-                    $body
-                }
-                kp => Err(Error::Invalid(format!(
-                    "graph::hgao: internal error, no kernel for KP = {kp}"
-                ))),
-            }
-        };
-    }
-
-    macro_rules! impl_launch {
-        ($t:ty, $m:ident) => {
-            impl Launch for $t {
-                fn linear(dev: &Device, grid: Grid, a: Linear<'_, Self>) -> Result<()> {
-                    $m::linear_nt::<32, 32, 16>::launch(dev, grid, a)
-                }
-                fn gat(dev: &Device, bo: usize, grid: Grid, a: Gat<'_, Self>) -> Result<()> {
-                    with_width!(bo, BO => $m::gat_aggregate::<32, BO>::launch(dev, grid, a))
-                }
-                fn gao(dev: &Device, bd: usize, grid: Grid, a: Gao<'_, Self>) -> Result<()> {
-                    with_width!(bd, BD => $m::gao::<32, BD>::launch(dev, grid, a))
-                }
-                fn hgao_scores(
-                    dev: &Device,
-                    bd: usize,
-                    grid: Grid,
-                    a: Scores<'_, Self>,
-                ) -> Result<()> {
-                    with_width!(bd, BD => $m::hgao_scores::<32, BD>::launch(dev, grid, a))
-                }
-                fn hgao_dot(
-                    dev: &Device,
-                    kp: usize,
-                    bd: usize,
-                    grid: Grid,
-                    a: HgaoDot<'_, Self>,
-                ) -> Result<()> {
-                    by_kp!(kp, KP => with_width!(bd, BD =>
-                        $m::hgao_dot::<KP, BD>::launch(dev, grid, a)))
-                }
-                fn hgao_gat(
-                    dev: &Device,
-                    kp: usize,
-                    bd: usize,
-                    grid: Grid,
-                    a: HgaoGat<'_, Self>,
-                ) -> Result<()> {
-                    by_kp!(kp, KP => with_width!(bd, BD =>
-                        $m::hgao_gat::<KP, BD>::launch(dev, grid, a)))
-                }
-                fn cgao_gram(dev: &Device, bd: usize, grid: Grid, a: Gram<'_, Self>) -> Result<()> {
-                    with_width!(bd, BD =>
-                        $m::cgao_gram::<{ super::CGAO_BN }, BD>::launch(dev, grid, a))
-                }
-                fn cgao_apply(
-                    dev: &Device,
-                    bd: usize,
-                    grid: Grid,
-                    a: Apply<'_, Self>,
-                ) -> Result<()> {
-                    with_width!(bd, BD =>
-                        $m::cgao_apply::<{ super::CGAO_BN }, BD>::launch(dev, grid, a))
-                }
-            }
-        };
-    }
-
-    impl_launch!(f32, f32_features);
-    impl_launch!(f16, f16_features);
-    impl_launch!(bf16, bf16_features);
-}
+mod launch;
 
 /// The power-of-two tile width (at least 16) holding `v` features, or an error naming `what`.
 fn tile_width(func: &str, what: &str, v: usize) -> Result<usize> {
@@ -535,22 +328,6 @@ fn tile_width(func: &str, what: &str, v: usize) -> Result<usize> {
     Ok(v.next_power_of_two().max(16))
 }
 
-fn check_device<T: crate::Element>(
-    func: &str,
-    dev: &Device,
-    what: &str,
-    t: &Tensor<T>,
-) -> Result<()> {
-    if t.device().same(dev) {
-        Ok(())
-    } else {
-        Err(invalid(
-            func,
-            format!("{what} is on {:?}, not on the device given", t.device()),
-        ))
-    }
-}
-
 fn check_shape<T: crate::Element>(
     func: &str,
     dev: &Device,
@@ -558,14 +335,8 @@ fn check_shape<T: crate::Element>(
     t: &Tensor<T>,
     want: &[usize],
 ) -> Result<()> {
-    check_device(func, dev, what, t)?;
-    if t.shape() != want {
-        return Err(invalid(
-            func,
-            format!("{what} has shape {:?}, expected {want:?}", t.shape()),
-        ));
-    }
-    Ok(())
+    same_device(func, dev, what, t)?;
+    validate::expect_shape(func, what, t.shape(), want, "")
 }
 
 /// Node features `x (N, f)` of a graph on `n` nodes (`n = None`: any); returns `(N, f)`.
@@ -575,13 +346,8 @@ fn check_x<T: Feature>(
     x: &Tensor<T>,
     n: Option<usize>,
 ) -> Result<(usize, usize)> {
-    check_device(func, dev, "x", x)?;
-    let &[rows, f] = x.shape() else {
-        return Err(invalid(
-            func,
-            format!("x must be 2-d (N, features), got shape {:?}", x.shape()),
-        ));
-    };
+    same_device(func, dev, "x", x)?;
+    let [rows, f] = validate::rank::<2>(func, "x", "(N, features)", x.shape(), "")?;
     if let Some(n) = n
         && rows != n
     {
@@ -590,7 +356,7 @@ fn check_x<T: Feature>(
             format!("x has {rows} rows but the graph has {n} nodes"),
         ));
     }
-    if rows >= i32::MAX as usize || rows.saturating_mul(f) >= i32::MAX as usize {
+    if rows >= I32_MAX || rows.saturating_mul(f) >= I32_MAX {
         return Err(invalid(
             func,
             format!("x of shape {:?} is too large for i32 offsets", x.shape()),
@@ -620,7 +386,7 @@ pub fn gat<T: Feature>(
     weights: &GatWeights<'_>,
     params: &GatParams,
 ) -> Result<Tensor<T>> {
-    const F: &str = "gat";
+    const F: &str = "graph::gat";
     let (n, f) = check_x(F, dev, x, Some(graph.n()))?;
     let heads = params.heads;
     if heads == 0 {
@@ -629,16 +395,8 @@ pub fn gat<T: Feature>(
             "heads is 0; a GAT layer needs at least one head",
         ));
     }
-    check_device(F, dev, "att_src", weights.att_src)?;
-    let &[ah, out] = weights.att_src.shape() else {
-        return Err(invalid(
-            F,
-            format!(
-                "att_src must be 2-d (heads, out), got shape {:?}",
-                weights.att_src.shape()
-            ),
-        ));
-    };
+    same_device(F, dev, "att_src", weights.att_src)?;
+    let [ah, out] = validate::rank::<2>(F, "att_src", "(heads, out)", weights.att_src.shape(), "")?;
     if ah != heads {
         return Err(invalid(
             F,
@@ -678,7 +436,7 @@ pub fn gat<T: Feature>(
             ),
         ));
     }
-    if n.saturating_mul(hc) >= i32::MAX as usize || hc.saturating_mul(f) >= i32::MAX as usize {
+    if n.saturating_mul(hc) >= I32_MAX || hc.saturating_mul(f) >= I32_MAX {
         return Err(invalid(
             F,
             "N·heads·out or the weight (heads·out, in) is too large for i32 offsets",
@@ -742,7 +500,7 @@ pub fn gat<T: Feature>(
 /// [`Csr::with_self_loops`] for that). `x (N, d)`; returns `(N, d)`; a node without
 /// neighbours gets 0.
 pub fn gao<T: Feature>(dev: &Device, x: &Tensor<T>, graph: &Csr) -> Result<Tensor<T>> {
-    const F: &str = "gao";
+    const F: &str = "graph::gao";
     let (n, d) = check_x(F, dev, x, Some(graph.n()))?;
     let bd = tile_width(F, "the feature dimension d", d)?;
     let mut z = dev.zeros::<T>([n, d])?;
@@ -776,11 +534,10 @@ fn hgao_plan<T: Feature>(
 ) -> Result<HgaoPlan> {
     let (n, d) = check_x(func, dev, x, Some(graph.n()))?;
     let bd = tile_width(func, "the feature dimension d", d)?;
-    check_shape(func, dev, "p", p, &[d])?;
+    let pv = validate::host_copy(func, dev, "p", p, &[d], "")?;
     if k == 0 {
         return Err(invalid(func, "k is 0; it must be at least 1"));
     }
-    let pv = p.to_vec();
     let norm = pv
         .iter()
         .map(|&v| f64::from(v) * f64::from(v))
@@ -804,7 +561,7 @@ fn hgao_plan<T: Feature>(
         ));
     }
     let kp = k_eff.next_power_of_two().max(16);
-    if n.saturating_mul(kp) >= i32::MAX as usize {
+    if n.saturating_mul(kp) >= I32_MAX {
         return Err(invalid(
             func,
             format!("{n} nodes × {kp} kept neighbours are too many for i32 offsets"),
@@ -863,7 +620,7 @@ pub fn hgao_ranking<T: Feature>(
     p: &Tensor<f32>,
     k: usize,
 ) -> Result<Vec<Vec<usize>>> {
-    let plan = hgao_plan("hgao_ranking", dev, x, graph, p, k)?;
+    let plan = hgao_plan("graph::hgao_ranking", dev, x, graph, p, k)?;
     if plan.n == 0 {
         return Ok(Vec::new());
     }
@@ -895,18 +652,13 @@ pub fn hgao<T: Feature>(
     k: usize,
     attn: HgaoAttn<'_>,
 ) -> Result<Tensor<T>> {
-    const F: &str = "hgao";
+    const F: &str = "graph::hgao";
     let mut plan = hgao_plan(F, dev, x, graph, p, k)?;
     let out = match attn {
         HgaoAttn::Dot => plan.d,
         HgaoAttn::Gat { w, a_src, a_dst } => {
-            check_device(F, dev, "gat w", w)?;
-            let &[out, wd] = w.shape() else {
-                return Err(invalid(
-                    F,
-                    format!("gat w must be 2-d (out, d), got shape {:?}", w.shape()),
-                ));
-            };
+            same_device(F, dev, "gat w", w)?;
+            let [out, wd] = validate::rank::<2>(F, "gat w", "(out, d)", w.shape(), "")?;
             if wd != plan.d {
                 return Err(invalid(
                     F,
@@ -945,7 +697,7 @@ pub fn hgao<T: Feature>(
 /// `O = X · softmax_rows(E)ᵀ`; no adjacency. `x (N, d)`; returns `(N, d)`.
 pub fn cgao<T: Feature>(dev: &Device, x: &Tensor<T>) -> Result<Tensor<T>> {
     let n = x.shape().first().copied().unwrap_or(0);
-    cgao_impl("cgao", dev, x, &[0, n], None)
+    cgao_impl("graph::cgao", dev, x, &[0, n], None)
 }
 
 /// cGAO over a batch of graphs: graph `g` owns the rows `graph_ptr[g]..graph_ptr[g + 1]` of
@@ -956,7 +708,7 @@ pub fn cgao_batched<T: Feature>(
     x: &Tensor<T>,
     graph_ptr: &[usize],
 ) -> Result<Tensor<T>> {
-    cgao_impl("cgao_batched", dev, x, graph_ptr, None)
+    cgao_impl("graph::cgao_batched", dev, x, graph_ptr, None)
 }
 
 /// Rows per block of the cGAO kernels.
@@ -977,24 +729,15 @@ pub(crate) fn cgao_impl<T: Feature>(
 ) -> Result<Tensor<T>> {
     let (n, d) = check_x(func, dev, x, None)?;
     let bd = tile_width(func, "the feature dimension d", d)?;
-    if graph_ptr.first() != Some(&0) || graph_ptr.last() != Some(&n) {
-        return Err(invalid(
-            func,
-            format!("graph_ptr must run from 0 to N = {n}, got {graph_ptr:?}"),
-        ));
-    }
-    if let Some(g) = graph_ptr.windows(2).position(|w| w[1] < w[0]) {
-        return Err(invalid(
-            func,
-            format!(
-                "graph_ptr decreases at graph {g}: {} then {}",
-                graph_ptr[g],
-                graph_ptr[g + 1]
-            ),
-        ));
-    }
+    validate::offsets(
+        func,
+        "graph_ptr",
+        graph_ptr,
+        n,
+        &format!("x has N = {n} rows"),
+    )?;
     let graphs = graph_ptr.len() - 1;
-    if graphs.saturating_mul(64 * d * d) >= i32::MAX as usize {
+    if graphs.saturating_mul(64 * d * d) >= I32_MAX {
         return Err(invalid(func, "too many graphs for i32 offsets"));
     }
     let mut z = dev.zeros::<T>([n, d])?;

@@ -44,6 +44,7 @@ pub mod graph;
 pub mod kernels;
 pub mod reference;
 pub mod tssa;
+mod validate;
 
 /// The compiler: IR, frontend, passes and interpreter, for tools and tests.
 pub use tilefuse_codegen as codegen;

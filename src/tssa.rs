@@ -55,7 +55,11 @@
 //! ```
 
 use crate::kernels::tssa as k;
+use crate::validate::{self, I32_MAX, invalid, same_device};
 use crate::{Device, Element, Error, Grid, Result, Tensor, bf16, f16};
+
+mod state;
+pub use state::DecodeState;
 
 /// `eps` of `F.normalize(w, dim=-2)`: column norms are clamped to at least this.
 pub const NORM_EPS: f32 = 1e-12;
@@ -157,36 +161,15 @@ impl Dims {
     }
 }
 
-fn invalid(func: &str, msg: impl std::fmt::Display) -> Error {
-    Error::Invalid(format!("{func}: {msg}"))
-}
-
-fn check_device<T: Element>(func: &str, dev: &Device, what: &str, t: &Tensor<T>) -> Result<()> {
-    if t.device().same(dev) {
-        Ok(())
-    } else {
-        Err(invalid(
-            func,
-            format!(
-                "{what} lives on another device than the one given ({}); create it with this device",
-                dev.name()
-            ),
-        ))
-    }
-}
-
 /// Checks the sizes of a `(B, H, N, D)` problem and picks the block sizes.
 fn dims(func: &str, what: &str, shape: &[usize], p: &Params) -> Result<Dims> {
-    let [b, h, n, d] = shape else {
-        return Err(invalid(
-            func,
-            format!(
-                "{what} must have 4 axes (B, H, N, D), but its shape is {shape:?}; split the \
-                 channels into heads first ('b n (h d) -> b h n d')"
-            ),
-        ));
-    };
-    let (b, h, n, d) = (*b, *h, *n, *d);
+    let [b, h, n, d] = validate::rank::<4>(
+        func,
+        what,
+        "(B, H, N, D)",
+        shape,
+        "; split the channels into heads first ('b n (h d) -> b h n d')",
+    )?;
     if b == 0 || h == 0 || n == 0 || d == 0 {
         return Err(invalid(
             func,
@@ -216,7 +199,7 @@ fn dims(func: &str, what: &str, shape: &[usize], p: &Params) -> Result<Dims> {
     }
     if h.checked_mul(n)
         .and_then(|x| x.checked_mul(d + 1))
-        .is_none_or(|x| x > i32::MAX as usize)
+        .is_none_or(|x| x > I32_MAX)
     {
         return Err(invalid(
             func,
@@ -256,23 +239,49 @@ fn dims(func: &str, what: &str, shape: &[usize], p: &Params) -> Result<Dims> {
     })
 }
 
+/// Checks the inputs every parallel-form entry point takes: `w (B, H, N, D)` and its
+/// `temp`, on `dev`. Returns the sizes and block sizes.
+fn check_w_temp<T: Input>(
+    func: &str,
+    dev: &Device,
+    w: &Tensor<T>,
+    temp: &Tensor<f32>,
+    params: &Params,
+) -> Result<Dims> {
+    same_device(func, dev, "w", w)?;
+    let dm = dims(func, "w", w.shape(), params)?;
+    check_temp(func, dev, temp, dm.h)?;
+    Ok(dm)
+}
+
 /// Checks `temp`: `(H,)` or `(H, 1)`, on `dev`.
 fn check_temp(func: &str, dev: &Device, temp: &Tensor<f32>, h: usize) -> Result<()> {
-    check_device(func, dev, "temp", temp)?;
+    same_device(func, dev, "temp", temp)?;
     let s = temp.shape();
     if s != [h] && s != [h, 1] {
         return Err(invalid(
             func,
-            format!("temp has shape {s:?}, expected ({h},) or ({h}, 1): one temperature per head"),
+            format!(
+                "temp has shape {s:?}, expected {} or {}: one temperature per head",
+                validate::tuple(&[h]),
+                validate::tuple(&[h, 1])
+            ),
         ));
     }
     Ok(())
 }
 
+/// Checks `g`, the gradient of the output: on `dev`, of `w`'s shape.
+fn check_grad(func: &str, dev: &Device, g: &Tensor<f32>, w_shape: &[usize]) -> Result<()> {
+    const WHAT: &str = "g (the gradient of the output)";
+    same_device(func, dev, WHAT, g)?;
+    validate::expect_shape(func, WHAT, g.shape(), w_shape, " (w's shape)")
+}
+
 /// Checks `denom_bias`: `(H, block_size)` or `(H, block_size, 1)`, covering positions up to
 /// `end` (exclusive). Returns `block_size`.
 fn check_bias(func: &str, dev: &Device, bias: &Tensor<f32>, h: usize, end: usize) -> Result<usize> {
-    check_device(func, dev, "denom_bias", bias)?;
+    same_device(func, dev, "denom_bias", bias)?;
     let s = bias.shape();
     let bs = match s {
         [hh, bs] | [hh, bs, 1] if *hh == h => *bs,
@@ -296,7 +305,7 @@ fn check_bias(func: &str, dev: &Device, bias: &Tensor<f32>, h: usize, end: usize
             ),
         ));
     }
-    if bs > i32::MAX as usize / (h + 1) {
+    if bs > I32_MAX / (h + 1) {
         return Err(invalid(func, format!("block_size {bs} is too large")));
     }
     Ok(bs)
@@ -352,33 +361,56 @@ struct Stats {
     stat: Tensor<f32>,
 }
 
-fn stats(dev: &Device, w: &Tensor<f32>, temp: &Tensor<f32>, dm: &Dims) -> Result<Stats> {
-    let (rows, nblk, n, d) = (dm.rows(), dm.nblk, dm.n as i32, dm.d as i32);
-    let mut part = dev.zeros::<f32>([rows, nblk, dm.d])?;
-    k::tssa_colsq::launch(dev, dm.grid(), (w, &mut part, n, d, dm.bn, dm.bd))?;
-    let mut c2 = dev.zeros::<f32>([rows, dm.d])?;
-    combine(dev, &part, &mut c2, (rows, nblk, dm.d))?;
-    let mut s = dev.zeros::<f32>([rows, dm.n])?;
-    k::tssa_scores::launch(dev, dm.grid(), (w, &c2, &mut s, n, d, dm.bn, dm.bd))?;
-    let mut pi = dev.zeros::<f32>([rows, dm.n])?;
-    let mut part = dev.zeros::<f32>([rows, nblk, dm.d + 1])?;
+/// Per-block column sums of squares of `w`: `part (B·H, nblk, D)`.
+fn colsq_partials(dev: &Device, w: &Tensor<f32>, dm: &Dims) -> Result<Tensor<f32>> {
+    let mut part = dev.zeros::<f32>([dm.rows(), dm.nblk, dm.d])?;
+    k::tssa_colsq::launch(
+        dev,
+        dm.grid(),
+        (w, &mut part, dm.n as i32, dm.d as i32, dm.bn, dm.bd),
+    )?;
+    Ok(part)
+}
+
+/// `Π (B·H, N)` from the scores `s (B·H, N)` (a softmax over heads) and its per-block
+/// partials `[Σ Π w², Σ Π]` `(B·H, nblk, D+1)`.
+fn pi_and_partials(
+    dev: &Device,
+    w: &Tensor<f32>,
+    s: &Tensor<f32>,
+    temp: &Tensor<f32>,
+    dm: &Dims,
+) -> Result<(Tensor<f32>, Tensor<f32>)> {
+    let mut pi = dev.zeros::<f32>([dm.rows(), dm.n])?;
+    let mut part = dev.zeros::<f32>([dm.rows(), dm.nblk, dm.d + 1])?;
     k::tssa_pi::launch(
         dev,
         dm.grid(),
         (
             w,
-            &s,
+            s,
             temp,
             &mut pi,
             &mut part,
             dm.h as i32,
-            n,
-            d,
+            dm.n as i32,
+            dm.d as i32,
             dm.bh,
             dm.bn,
             dm.bd,
         ),
     )?;
+    Ok((pi, part))
+}
+
+fn stats(dev: &Device, w: &Tensor<f32>, temp: &Tensor<f32>, dm: &Dims) -> Result<Stats> {
+    let (rows, nblk, n, d) = (dm.rows(), dm.nblk, dm.n as i32, dm.d as i32);
+    let part = colsq_partials(dev, w, dm)?;
+    let mut c2 = dev.zeros::<f32>([rows, dm.d])?;
+    combine(dev, &part, &mut c2, (rows, nblk, dm.d))?;
+    let mut s = dev.zeros::<f32>([rows, dm.n])?;
+    k::tssa_scores::launch(dev, dm.grid(), (w, &c2, &mut s, n, d, dm.bn, dm.bd))?;
+    let (pi, part) = pi_and_partials(dev, w, &s, temp, dm)?;
     let mut stat = dev.zeros::<f32>([rows, dm.d + 1])?;
     combine(dev, &part, &mut stat, (rows, nblk, dm.d + 1))?;
     Ok(Stats { c2, s, pi, stat })
@@ -398,9 +430,7 @@ pub fn forward<T: Input>(
     params: &Params,
 ) -> Result<Tensor<f32>> {
     const F: &str = "tssa::forward";
-    check_device(F, dev, "w", w)?;
-    let dm = dims(F, "w", w.shape(), params)?;
-    check_temp(F, dev, temp, dm.h)?;
+    let dm = check_w_temp(F, dev, w, temp, params)?;
     let w = widen(dev, w)?;
     let w = w.get();
     let st = stats(dev, w, temp, &dm)?;
@@ -435,20 +465,8 @@ pub fn backward<T: Input>(
     params: &Params,
 ) -> Result<(Tensor<f32>, Tensor<f32>)> {
     const F: &str = "tssa::backward";
-    check_device(F, dev, "w", w)?;
-    let dm = dims(F, "w", w.shape(), params)?;
-    check_temp(F, dev, temp, dm.h)?;
-    check_device(F, dev, "g", g)?;
-    if g.shape() != w.shape() {
-        return Err(invalid(
-            F,
-            format!(
-                "g (the gradient of the output) has shape {:?}, expected w's shape {:?}",
-                g.shape(),
-                w.shape()
-            ),
-        ));
-    }
+    let dm = check_w_temp(F, dev, w, temp, params)?;
+    check_grad(F, dev, g, w.shape())?;
     let w = widen(dev, w)?;
     let w = w.get();
     let st = stats(dev, w, temp, &dm)?;
@@ -531,8 +549,7 @@ fn causal_stats(
     rp: &mut Tensor<f32>,
 ) -> Result<CausalStats> {
     let (rows, nblk, n, d) = (dm.rows(), dm.nblk, dm.n as i32, dm.d as i32);
-    let mut part = dev.zeros::<f32>([rows, nblk, dm.d])?;
-    k::tssa_colsq::launch(dev, dm.grid(), (w, &mut part, n, d, dm.bn, dm.bd))?;
+    let part = colsq_partials(dev, w, dm)?;
     let mut carry_s = dev.zeros::<f32>([rows, nblk, dm.d])?;
     scan(
         dev,
@@ -560,25 +577,7 @@ fn causal_stats(
             dm.bd,
         ),
     )?;
-    let mut pi = dev.zeros::<f32>([rows, dm.n])?;
-    let mut part = dev.zeros::<f32>([rows, nblk, dm.d + 1])?;
-    k::tssa_pi::launch(
-        dev,
-        dm.grid(),
-        (
-            w,
-            &u,
-            temp,
-            &mut pi,
-            &mut part,
-            dm.h as i32,
-            n,
-            d,
-            dm.bh,
-            dm.bn,
-            dm.bd,
-        ),
-    )?;
+    let (pi, part) = pi_and_partials(dev, w, &u, temp, dm)?;
     let mut carry_rp = dev.zeros::<f32>([rows, nblk, dm.d + 1])?;
     scan(
         dev,
@@ -632,9 +631,7 @@ pub fn causal_forward<T: Input>(
     params: &Params,
 ) -> Result<Tensor<f32>> {
     const F: &str = "tssa::causal_forward";
-    check_device(F, dev, "w", w)?;
-    let dm = dims(F, "w", w.shape(), params)?;
-    check_temp(F, dev, temp, dm.h)?;
+    let dm = check_w_temp(F, dev, w, temp, params)?;
     let bs = check_bias(F, dev, denom_bias, dm.h, dm.n)?;
     let w = widen(dev, w)?;
     let w = w.get();
@@ -659,21 +656,9 @@ pub fn causal_backward<T: Input>(
     params: &Params,
 ) -> Result<(Tensor<f32>, Tensor<f32>, Tensor<f32>)> {
     const F: &str = "tssa::causal_backward";
-    check_device(F, dev, "w", w)?;
-    let dm = dims(F, "w", w.shape(), params)?;
-    check_temp(F, dev, temp, dm.h)?;
+    let dm = check_w_temp(F, dev, w, temp, params)?;
     let bs = check_bias(F, dev, denom_bias, dm.h, dm.n)?;
-    check_device(F, dev, "g", g)?;
-    if g.shape() != w.shape() {
-        return Err(invalid(
-            F,
-            format!(
-                "g (the gradient of the output) has shape {:?}, expected w's shape {:?}",
-                g.shape(),
-                w.shape()
-            ),
-        ));
-    }
+    check_grad(F, dev, g, w.shape())?;
     let w = widen(dev, w)?;
     let w = w.get();
     let (rows, nblk, n, d) = (dm.rows(), dm.nblk, dm.n as i32, dm.d as i32);
@@ -760,168 +745,4 @@ pub fn causal_backward<T: Input>(
         ),
     )?;
     Ok((dw, dtemp, dbias))
-}
-
-/// The recurrent state of causal TSSA for decoding (SEEDS.md §1.3, "Recurrent decode form"):
-/// per `(b, h)` the running sums `S₂ = Σ w²` (`D`), `R = Σ Π w²` (`D`) and `P = Σ Π`, and the
-/// absolute position of the next token. `O(B·H·D)` memory whatever the length: no KV cache.
-#[derive(Debug)]
-pub struct DecodeState {
-    /// `S₂`, `(B·H, D)`.
-    s2: Tensor<f32>,
-    /// `[R, P]`, `(B·H, D + 1)`.
-    rp: Tensor<f32>,
-    /// Next absolute position.
-    pos: usize,
-    b: usize,
-    h: usize,
-    d: usize,
-}
-
-impl DecodeState {
-    /// The empty state (no token seen) of `batch` sequences with `heads` heads of dim
-    /// `head_dim`, on `dev`.
-    pub fn new(dev: &Device, batch: usize, heads: usize, head_dim: usize) -> Result<DecodeState> {
-        dims(
-            "tssa::DecodeState::new",
-            "the state",
-            &[batch, heads, 1, head_dim],
-            &Params::default(),
-        )?;
-        Ok(DecodeState {
-            s2: dev.zeros::<f32>([batch * heads, head_dim])?,
-            rp: dev.zeros::<f32>([batch * heads, head_dim + 1])?,
-            pos: 0,
-            b: batch,
-            h: heads,
-            d: head_dim,
-        })
-    }
-
-    /// The absolute position of the next token (how many tokens the state has seen).
-    pub fn position(&self) -> usize {
-        self.pos
-    }
-
-    /// `(B, H, D)`.
-    pub fn shape(&self) -> (usize, usize, usize) {
-        (self.b, self.h, self.d)
-    }
-
-    /// Host copies of the running sums: `S₂ = Σ w²` `(B·H·D)`, `R = Σ Π w²` `(B·H·D)` and
-    /// `P = Σ Π` `(B·H)`, row-major over `(b, h[, j])`.
-    pub fn sums(&self) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-        let rp = self.rp.to_vec();
-        let mut r = Vec::with_capacity(self.b * self.h * self.d);
-        let mut p = Vec::with_capacity(self.b * self.h);
-        for row in rp.chunks_exact(self.d + 1) {
-            r.extend_from_slice(&row[..self.d]);
-            p.push(row[self.d]);
-        }
-        (self.s2.to_vec(), r, p)
-    }
-
-    /// One decode step for the token at [`position`](Self::position) (then the position
-    /// advances): `S₂ += w_t²`; `u = Σ_j (w_t²/max(S₂, 1e-12) + bias_h[t])`;
-    /// `Π = softmax_h(temp_h·u)`; `R += Π w_t²`; `P += Π`; `y_t = −w_t·Π/(1 + R/(P + 1e-8))`.
-    ///
-    /// `w_t (B, H, D)`. Returns `y_t (B, H, D)`, equal to row `t` of [`causal_forward`].
-    /// A rejected input (a shape mismatch, or `t ≥ block_size` of `denom_bias`) changes nothing.
-    pub fn step<T: Input>(
-        &mut self,
-        dev: &Device,
-        w_t: &Tensor<T>,
-        temp: &Tensor<f32>,
-        denom_bias: &Tensor<f32>,
-    ) -> Result<Tensor<f32>> {
-        const F: &str = "tssa::DecodeState::step";
-        check_device(F, dev, "w_t", w_t)?;
-        check_device(F, dev, "the state", &self.s2)?;
-        if w_t.shape() != [self.b, self.h, self.d] {
-            return Err(invalid(
-                F,
-                format!(
-                    "w_t has shape {:?}, expected the state's (B, H, D) = ({}, {}, {}): one \
-                     token of every sequence",
-                    w_t.shape(),
-                    self.b,
-                    self.h,
-                    self.d
-                ),
-            ));
-        }
-        check_temp(F, dev, temp, self.h)?;
-        let bs = check_bias(F, dev, denom_bias, self.h, self.pos + 1)?;
-        let w = widen(dev, w_t)?;
-        let w = w.get();
-        let mut y = dev.zeros::<f32>(w.shape().to_vec())?;
-        k::tssa_decode_step::launch(
-            dev,
-            Grid::x(self.b),
-            (
-                w,
-                &mut self.s2,
-                &mut self.rp,
-                temp,
-                denom_bias,
-                &mut y,
-                self.h as i32,
-                self.d as i32,
-                bs as i32,
-                self.pos as i32,
-                self.h.next_power_of_two(),
-                self.d.next_power_of_two(),
-            ),
-        )?;
-        self.pos += 1;
-        Ok(y)
-    }
-
-    /// Chunked prefill: runs the parallel causal form over `w (B, H, T, D)` continuing from
-    /// this state (its running sums and position), and leaves the state after the chunk.
-    /// Returns `y (B, H, T, D)`, equal to stepping every token. A rejected input changes nothing.
-    pub fn prefill<T: Input>(
-        &mut self,
-        dev: &Device,
-        w: &Tensor<T>,
-        temp: &Tensor<f32>,
-        denom_bias: &Tensor<f32>,
-        params: &Params,
-    ) -> Result<Tensor<f32>> {
-        const F: &str = "tssa::DecodeState::prefill";
-        check_device(F, dev, "w", w)?;
-        check_device(F, dev, "the state", &self.s2)?;
-        let dm = dims(F, "w", w.shape(), params)?;
-        if (dm.b, dm.h, dm.d) != (self.b, self.h, self.d) {
-            return Err(invalid(
-                F,
-                format!(
-                    "w has shape {:?}, expected (B, H, T, D) with the state's (B, H, D) = \
-                     ({}, {}, {})",
-                    w.shape(),
-                    self.b,
-                    self.h,
-                    self.d
-                ),
-            ));
-        }
-        check_temp(F, dev, temp, dm.h)?;
-        let bs = check_bias(F, dev, denom_bias, dm.h, self.pos + dm.n)?;
-        let w = widen(dev, w)?;
-        let w = w.get();
-        let cs = causal_stats(
-            dev,
-            w,
-            temp,
-            denom_bias,
-            bs,
-            self.pos,
-            &dm,
-            &mut self.s2,
-            &mut self.rp,
-        )?;
-        let y = causal_out(dev, w, &cs, &dm)?;
-        self.pos += dm.n;
-        Ok(y)
-    }
 }

@@ -33,7 +33,50 @@
 //! reduction deterministic; the scans over blocks ([`tssa_scan`]) are sequential over the
 //! `N / BN` blocks of a row, tiny next to the token kernels.
 
-use crate::tile_kernel;
+use crate::{tile_fn, tile_kernel};
+
+/// The `[BH, BN]` tile of every head's value at tokens `rows` of batch element `b` in a
+/// `(B, H, n)` tensor of per-token scalars: `(base, offs, mask)`, the offset `base` (i64) of
+/// the batch element, the offsets `offs` from it and the in-bounds `mask`. Inlined.
+#[tile_fn]
+fn heads_tile<const BH: usize, const BN: usize>(
+    b: i32,
+    h: i32,
+    n: i32,
+    rows: Tile<i32, BN>,
+) -> (i64, Tile<i32, BH, BN>, Tile<bool, BH, BN>) {
+    let heads = arange::<BH>();
+    let mask = (heads[(.., None)] < h) & (rows[(None, ..)] < n);
+    let base = b.cast::<i64>() * h.cast::<i64>() * n.cast::<i64>();
+    (base, heads[(.., None)] * n + rows[(None, ..)], mask)
+}
+
+/// The `[BN, BD]` tile of token block `blk` of row `bh` of a `(B·H, n, d)` tensor, as the
+/// token kernels address it: `(rows, cols, mask, base, offs)` with the token indices `rows`
+/// (`[BN]`), the column indices `cols` (`[BD]`), the in-bounds `mask` (`[BN, BD]`), the
+/// offset `base` (i64) of the block's first element and the offsets `offs` (`[BN, BD]`, i32)
+/// of its elements from `base`. Inlined into each kernel.
+#[tile_fn]
+fn token_tile<const BN: usize, const BD: usize>(
+    bh: i64,
+    blk: i32,
+    n: i32,
+    d: i32,
+) -> (
+    Tile<i32, BN>,
+    Tile<i32, BD>,
+    Tile<bool, BN, BD>,
+    i64,
+    Tile<i32, BN, BD>,
+) {
+    let local = arange::<BN>();
+    let rows = blk * BN + local;
+    let cols = arange::<BD>();
+    let mask = (rows[(.., None)] < n) & (cols[(None, ..)] < d);
+    let base = (bh * n.cast::<i64>() + (blk * BN).cast::<i64>()) * d.cast::<i64>();
+    let offs = local[(.., None)] * d + cols[(None, ..)];
+    (rows, cols, mask, base, offs)
+}
 
 /// `out[r, c] = Σ_k part[r, k, c]` for `part (R, nblk, m)`, summed in block order.
 /// Grid `(cdiv(m, BM), R)`.
@@ -131,16 +174,8 @@ pub fn tssa_colsq(
     let bh = program_id(1).cast::<i64>();
     let nblk = num_programs(0).cast::<i64>();
     let d64 = d.cast::<i64>();
-    let local = arange::<BN>();
-    let rows = blk * BN + local;
-    let cols = arange::<BD>();
-    let mask = (rows[(.., None)] < n) & (cols[(None, ..)] < d);
-    let base = (bh * n.cast::<i64>() + (blk * BN).cast::<i64>()) * d64;
-    let x = load(
-        w + base + local[(.., None)] * d + cols[(None, ..)],
-        mask,
-        0.0,
-    );
+    let (_, cols, mask, base, offs) = token_tile::<BN, BD>(bh, blk, n, d);
+    let x = load(w + base + offs, mask, 0.0);
     let off = (bh * nblk + blk.cast::<i64>()) * d64;
     store(part + off + cols, sum(x * x, 0), cols < d);
 }
@@ -160,16 +195,8 @@ pub fn tssa_scores(
     let blk = program_id(0);
     let bh = program_id(1).cast::<i64>();
     let (n64, d64) = (n.cast::<i64>(), d.cast::<i64>());
-    let local = arange::<BN>();
-    let rows = blk * BN + local;
-    let cols = arange::<BD>();
-    let mask = (rows[(.., None)] < n) & (cols[(None, ..)] < d);
-    let base = (bh * n64 + (blk * BN).cast::<i64>()) * d64;
-    let x = load(
-        w + base + local[(.., None)] * d + cols[(None, ..)],
-        mask,
-        0.0,
-    );
+    let (rows, cols, mask, base, offs) = token_tile::<BN, BD>(bh, blk, n, d);
+    let x = load(w + base + offs, mask, 0.0);
     let c = maximum(sqrt(load(c2 + bh * d64 + cols, cols < d, 0.0)), 1e-12);
     let xn = x / c[(None, ..)];
     store(s + bh * n64 + rows, sum(xn * xn, 1), rows < n);
@@ -205,13 +232,8 @@ pub fn tssa_pi(
     let rows = blk * BN + local;
     let rmask = rows < n;
     let hmask = heads < h;
-    let smask = hmask[(.., None)] & rmask[(None, ..)];
-    let sbase = b.cast::<i64>() * h.cast::<i64>() * n64;
-    let sv = load(
-        s + sbase + heads[(.., None)] * n + rows[(None, ..)],
-        smask,
-        0.0,
-    );
+    let (sbase, soffs, smask) = heads_tile::<BH, BN>(b, h, n, rows);
+    let sv = load(s + sbase + soffs, smask, 0.0);
     let tv = load(temp + heads, hmask, 0.0);
     let z = select(
         hmask[(.., None)] & (rows[(None, ..)] >= 0),
@@ -223,14 +245,8 @@ pub fn tssa_pi(
     let mine = (heads[(.., None)] == hh) & (rows[(None, ..)] >= 0);
     let p = select(rmask, sum(select(mine, p_all, 0.0), 0), 0.0);
     store(pi + bh64 * n64 + rows, p, rmask);
-    let cols = arange::<BD>();
-    let mask = rmask[(.., None)] & (cols[(None, ..)] < d);
-    let base = (bh64 * n64 + (blk * BN).cast::<i64>()) * d64;
-    let x = load(
-        w + base + local[(.., None)] * d + cols[(None, ..)],
-        mask,
-        0.0,
-    );
+    let (_, cols, mask, base, offs) = token_tile::<BN, BD>(bh64, blk, n, d);
+    let x = load(w + base + offs, mask, 0.0);
     let off = (bh64 * nblk + blk.cast::<i64>()) * (d64 + 1);
     store(part + off + cols, sum(p[(.., None)] * (x * x), 0), cols < d);
     store(part + off + d64, sum(p, 0));
@@ -253,27 +269,15 @@ pub fn tssa_out(
     let blk = program_id(0);
     let bh = program_id(1).cast::<i64>();
     let (n64, d64) = (n.cast::<i64>(), d.cast::<i64>());
-    let local = arange::<BN>();
-    let rows = blk * BN + local;
-    let cols = arange::<BD>();
+    let (rows, cols, mask, base, offs) = token_tile::<BN, BD>(bh, blk, n, d);
     let cmask = cols < d;
-    let mask = (rows[(.., None)] < n) & cmask[(None, ..)];
-    let base = (bh * n64 + (blk * BN).cast::<i64>()) * d64;
-    let x = load(
-        w + base + local[(.., None)] * d + cols[(None, ..)],
-        mask,
-        0.0,
-    );
+    let x = load(w + base + offs, mask, 0.0);
     let p = load(pi + bh * n64 + rows, rows < n, 0.0);
     let st = stat + bh * (d64 + 1);
     let dots = load(st + cols, cmask, 0.0) / (load(st + d64) + 1e-8);
     let a = 1.0 / (1.0 + dots);
     let y = -(x * p[(.., None)]) * a[(None, ..)];
-    store(
-        out + base + local[(.., None)] * d + cols[(None, ..)],
-        y,
-        mask,
-    );
+    store(out + base + offs, y, mask);
 }
 
 /// Non-causal backward, partials of `Σ_i G_ij w_ij Π_i` (`gdots_j / a_j²`):
@@ -293,12 +297,7 @@ pub fn tssa_bwd_gdots(
     let bh = program_id(1).cast::<i64>();
     let nblk = num_programs(0).cast::<i64>();
     let (n64, d64) = (n.cast::<i64>(), d.cast::<i64>());
-    let local = arange::<BN>();
-    let rows = blk * BN + local;
-    let cols = arange::<BD>();
-    let mask = (rows[(.., None)] < n) & (cols[(None, ..)] < d);
-    let base = (bh * n64 + (blk * BN).cast::<i64>()) * d64;
-    let offs = local[(.., None)] * d + cols[(None, ..)];
+    let (rows, cols, mask, base, offs) = token_tile::<BN, BD>(bh, blk, n, d);
     let x = load(w + base + offs, mask, 0.0);
     let gv = load(g + base + offs, mask, 0.0);
     let p = load(pi + bh * n64 + rows, rows < n, 0.0);
@@ -323,13 +322,8 @@ pub fn tssa_bwd_gpi(
     let blk = program_id(0);
     let bh = program_id(1).cast::<i64>();
     let (n64, d64) = (n.cast::<i64>(), d.cast::<i64>());
-    let local = arange::<BN>();
-    let rows = blk * BN + local;
-    let cols = arange::<BD>();
+    let (rows, cols, mask, base, offs) = token_tile::<BN, BD>(bh, blk, n, d);
     let cmask = cols < d;
-    let mask = (rows[(.., None)] < n) & cmask[(None, ..)];
-    let base = (bh * n64 + (blk * BN).cast::<i64>()) * d64;
-    let offs = local[(.., None)] * d + cols[(None, ..)];
     let x = load(w + base + offs, mask, 0.0);
     let gv = load(g + base + offs, mask, 0.0);
     let st = stat + bh * (d64 + 1);
@@ -374,13 +368,10 @@ pub fn tssa_bwd_gs(
     let b = bh / h;
     let bh64 = bh.cast::<i64>();
     let (n64, d64) = (n.cast::<i64>(), d.cast::<i64>());
-    let heads = arange::<BH>();
     let local = arange::<BN>();
     let rows = blk * BN + local;
     let rmask = rows < n;
-    let tmask = (heads[(.., None)] < h) & rmask[(None, ..)];
-    let tile = b.cast::<i64>() * h.cast::<i64>() * n64;
-    let toffs = heads[(.., None)] * n + rows[(None, ..)];
+    let (tile, toffs, tmask) = heads_tile::<BH, BN>(b, h, n, rows);
     let dotp = sum(
         load(pi + tile + toffs, tmask, 0.0) * load(gpi + tile + toffs, tmask, 0.0),
         0,
@@ -395,15 +386,9 @@ pub fn tssa_bwd_gs(
         gtemp_part + (b.cast::<i64>() * nblk + blk.cast::<i64>()) * h.cast::<i64>() + hh,
         sum(gz * sv, 0),
     );
-    let cols = arange::<BD>();
+    let (_, cols, mask, base, offs) = token_tile::<BN, BD>(bh64, blk, n, d);
     let cmask = cols < d;
-    let mask = rmask[(.., None)] & cmask[(None, ..)];
-    let base = (bh64 * n64 + (blk * BN).cast::<i64>()) * d64;
-    let x = load(
-        w + base + local[(.., None)] * d + cols[(None, ..)],
-        mask,
-        0.0,
-    );
+    let x = load(w + base + offs, mask, 0.0);
     let xsq = x * x;
     let off = (bh64 * nblk + blk.cast::<i64>()) * d64;
     if CAUSAL {
@@ -438,13 +423,8 @@ pub fn tssa_bwd_dw(
     let blk = program_id(0);
     let bh = program_id(1).cast::<i64>();
     let (n64, d64) = (n.cast::<i64>(), d.cast::<i64>());
-    let local = arange::<BN>();
-    let rows = blk * BN + local;
-    let cols = arange::<BD>();
+    let (rows, cols, mask, base, offs) = token_tile::<BN, BD>(bh, blk, n, d);
     let cmask = cols < d;
-    let mask = (rows[(.., None)] < n) & cmask[(None, ..)];
-    let base = (bh * n64 + (blk * BN).cast::<i64>()) * d64;
-    let offs = local[(.., None)] * d + cols[(None, ..)];
     let x = load(w + base + offs, mask, 0.0);
     let gv = load(g + base + offs, mask, 0.0);
     let p = load(pi + bh * n64 + rows, rows < n, 0.0)[(.., None)];
@@ -491,15 +471,9 @@ pub fn tssa_causal_u(
     let local = arange::<BN>();
     let rows = blk * BN + local;
     let rmask = rows < n;
-    let cols = arange::<BD>();
+    let (_, cols, mask, base, offs) = token_tile::<BN, BD>(bh64, blk, n, d);
     let cmask = cols < d;
-    let mask = rmask[(.., None)] & cmask[(None, ..)];
-    let base = (bh64 * n64 + (blk * BN).cast::<i64>()) * d64;
-    let x = load(
-        w + base + local[(.., None)] * d + cols[(None, ..)],
-        mask,
-        0.0,
-    );
+    let x = load(w + base + offs, mask, 0.0);
     let xsq = x * x;
     let off = (bh64 * nblk + blk.cast::<i64>()) * d64;
     let cs = cumsum(xsq, 0) + load(carry_s + off + cols, cmask, 0.0)[(None, ..)];
@@ -530,13 +504,8 @@ pub fn tssa_causal_out(
     let bh = program_id(1).cast::<i64>();
     let nblk = num_programs(0).cast::<i64>();
     let (n64, d64) = (n.cast::<i64>(), d.cast::<i64>());
-    let local = arange::<BN>();
-    let rows = blk * BN + local;
-    let cols = arange::<BD>();
+    let (rows, cols, mask, base, offs) = token_tile::<BN, BD>(bh, blk, n, d);
     let cmask = cols < d;
-    let mask = (rows[(.., None)] < n) & cmask[(None, ..)];
-    let base = (bh * n64 + (blk * BN).cast::<i64>()) * d64;
-    let offs = local[(.., None)] * d + cols[(None, ..)];
     let x = load(w + base + offs, mask, 0.0);
     let p = load(pi + bh * n64 + rows, rows < n, 0.0);
     let cr = carry_rp + (bh * nblk + blk.cast::<i64>()) * (d64 + 1);
@@ -565,13 +534,8 @@ pub fn tssa_causal_bwd_grq(
     let bh = program_id(1).cast::<i64>();
     let nblk = num_programs(0).cast::<i64>();
     let (n64, d64) = (n.cast::<i64>(), d.cast::<i64>());
-    let local = arange::<BN>();
-    let rows = blk * BN + local;
-    let cols = arange::<BD>();
+    let (rows, cols, mask, base, offs) = token_tile::<BN, BD>(bh, blk, n, d);
     let cmask = cols < d;
-    let mask = (rows[(.., None)] < n) & cmask[(None, ..)];
-    let base = (bh * n64 + (blk * BN).cast::<i64>()) * d64;
-    let offs = local[(.., None)] * d + cols[(None, ..)];
     let x = load(w + base + offs, mask, 0.0);
     let gv = load(g + base + offs, mask, 0.0);
     let p = load(pi + bh * n64 + rows, rows < n, 0.0)[(.., None)];
@@ -607,13 +571,8 @@ pub fn tssa_causal_bwd_gpi(
     let bh = program_id(1).cast::<i64>();
     let nblk = num_programs(0).cast::<i64>();
     let (n64, d64) = (n.cast::<i64>(), d.cast::<i64>());
-    let local = arange::<BN>();
-    let rows = blk * BN + local;
-    let cols = arange::<BD>();
+    let (rows, cols, mask, base, offs) = token_tile::<BN, BD>(bh, blk, n, d);
     let cmask = cols < d;
-    let mask = (rows[(.., None)] < n) & cmask[(None, ..)];
-    let base = (bh * n64 + (blk * BN).cast::<i64>()) * d64;
-    let offs = local[(.., None)] * d + cols[(None, ..)];
     let x = load(w + base + offs, mask, 0.0);
     let gv = load(g + base + offs, mask, 0.0);
     let p1 = load(pi + bh * n64 + rows, rows < n, 0.0);
@@ -652,13 +611,8 @@ pub fn tssa_causal_bwd_dw(
     let bh = program_id(1).cast::<i64>();
     let nblk = num_programs(0).cast::<i64>();
     let (n64, d64) = (n.cast::<i64>(), d.cast::<i64>());
-    let local = arange::<BN>();
-    let rows = blk * BN + local;
-    let cols = arange::<BD>();
+    let (rows, cols, mask, base, offs) = token_tile::<BN, BD>(bh, blk, n, d);
     let cmask = cols < d;
-    let mask = (rows[(.., None)] < n) & cmask[(None, ..)];
-    let base = (bh * n64 + (blk * BN).cast::<i64>()) * d64;
-    let offs = local[(.., None)] * d + cols[(None, ..)];
     let x = load(w + base + offs, mask, 0.0);
     let xsq = x * x;
     let guv = load(gu + bh * n64 + rows, rows < n, 0.0)[(.., None)];

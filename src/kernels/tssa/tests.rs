@@ -6,7 +6,8 @@
 use crate::reference::Tensor as RefTensor;
 use crate::reference::tssa as r;
 use crate::tssa::{self, DecodeState, Params};
-use crate::{Device, Error, Tensor, f16};
+use crate::validate::expect_invalid;
+use crate::{Device, Tensor, f16};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -544,18 +545,6 @@ fn causal_backward_matches_finite_differences_of_the_kernel_forward() {
     }
 }
 
-#[track_caller]
-fn expect_invalid<T: std::fmt::Debug>(r: crate::Result<T>, needles: &[&str]) {
-    match r {
-        Err(Error::Invalid(msg)) => {
-            for n in needles {
-                assert!(msg.contains(n), "{msg:?} does not mention {n:?}");
-            }
-        }
-        other => panic!("expected Error::Invalid mentioning {needles:?}, got {other:?}"),
-    }
-}
-
 #[test]
 fn bad_inputs_are_invalid_before_any_launch() {
     let dev = Device::cpu();
@@ -566,7 +555,7 @@ fn bad_inputs_are_invalid_before_any_launch() {
     let b2 = z(&[2, 8]);
     expect_invalid(
         tssa::forward(&dev, &z(&[2, 5, 3]), &t2, &p),
-        &["tssa::forward", "4 axes"],
+        &["tssa::forward", "4-d (B, H, N, D)"],
     );
     expect_invalid(tssa::forward(&dev, &w, &z(&[3]), &p), &["temp", "(2,)"]);
     expect_invalid(tssa::forward(&dev, &z(&[1, 2, 0, 3]), &t2, &p), &["empty"]);
