@@ -426,49 +426,7 @@ pub(crate) fn promote(a: ScalarType, b: ScalarType) -> ScalarType {
     }
 }
 
-/// Why two shapes do not broadcast: the first incompatible pair, counted
-/// from the left of the longer shape.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct BroadcastMismatch {
-    /// The dimension index in the result.
-    pub axis: usize,
-    /// The two extents.
-    pub a: Dim,
-    /// The other extent.
-    pub b: Dim,
-}
-
-/// The numpy broadcast of two shapes.
-pub(crate) fn broadcast_shapes(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, BroadcastMismatch> {
-    let n = a.len().max(b.len());
-    let one = Dim::Const(1);
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let da = if i + a.len() >= n {
-            &a[i + a.len() - n]
-        } else {
-            &one
-        };
-        let db = if i + b.len() >= n {
-            &b[i + b.len() - n]
-        } else {
-            &one
-        };
-        let d = if da == db || *db == one {
-            da.clone()
-        } else if *da == one {
-            db.clone()
-        } else {
-            return Err(BroadcastMismatch {
-                axis: i,
-                a: da.clone(),
-                b: db.clone(),
-            });
-        };
-        out.push(d);
-    }
-    Ok(out)
-}
+pub(crate) use crate::ir::typing::broadcast_shapes;
 
 /// Prints a shape the way the IR does (`64x{BLOCK}`), or `scalar`.
 pub(crate) fn shape_str(shape: &[Dim]) -> String {

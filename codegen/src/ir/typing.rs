@@ -95,12 +95,23 @@ pub fn dims_provably_differ(a: &Dim, b: &Dim) -> bool {
     matches!((a, b), (Dim::Const(x), Dim::Const(y)) if x != y)
 }
 
+/// Where two shapes fail to broadcast.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BroadcastMismatch {
+    /// The dimension index in the result.
+    pub axis: usize,
+    /// The extent of the first shape there.
+    pub a: Dim,
+    /// The extent of the second shape there.
+    pub b: Dim,
+}
+
 /// The shape two operands broadcast to, numpy style: shapes are aligned at
 /// the right, and each pair of dims must be equal or one of them 1 (the
 /// missing leading dims of the shorter shape count as 1). Symbols must be
 /// equal by name. This is the frontend's rule for implicit broadcasting;
 /// the `tile.broadcast` op itself keeps the rank ([`check_broadcast`]).
-pub fn broadcast_shapes(a: &[Dim], b: &[Dim]) -> Option<Vec<Dim>> {
+pub fn broadcast_shapes(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, BroadcastMismatch> {
     let n = a.len().max(b.len());
     let one = Dim::Const(1);
     let mut out = Vec::with_capacity(n);
@@ -120,11 +131,15 @@ pub fn broadcast_shapes(a: &[Dim], b: &[Dim]) -> Option<Vec<Dim>> {
         } else if *da == one {
             db
         } else {
-            return None;
+            return Err(BroadcastMismatch {
+                axis: i,
+                a: da.clone(),
+                b: db.clone(),
+            });
         };
         out.push(d.clone());
     }
-    Some(out)
+    Ok(out)
 }
 
 /// The rule of `tile.broadcast`: same rank, and each dim of `from` is 1 or
@@ -628,15 +643,15 @@ mod tests {
     fn numpy_broadcast() {
         assert_eq!(
             broadcast_shapes(&[c(16), c(1)], &[c(32)]),
-            Some(vec![c(16), c(32)])
+            Ok(vec![c(16), c(32)])
         );
         assert_eq!(
             broadcast_shapes(&[s("M"), c(1)], &[c(1), s("N")]),
-            Some(vec![s("M"), s("N")])
+            Ok(vec![s("M"), s("N")])
         );
-        assert_eq!(broadcast_shapes(&[c(16)], &[c(32)]), None);
-        assert_eq!(broadcast_shapes(&[s("M")], &[c(32)]), None);
-        assert_eq!(broadcast_shapes(&[], &[c(8)]), Some(vec![c(8)]));
+        assert_eq!(broadcast_shapes(&[c(16)], &[c(32)]).ok(), None);
+        assert_eq!(broadcast_shapes(&[s("M")], &[c(32)]).ok(), None);
+        assert_eq!(broadcast_shapes(&[], &[c(8)]).ok(), Some(vec![c(8)]));
         assert!(check_broadcast(&[c(1), c(8)], &[c(4), c(8)]).is_ok());
         assert!(check_broadcast(&[s("A")], &[c(8)]).is_ok());
         assert!(check_broadcast(&[c(2)], &[c(8)]).is_err());
