@@ -63,8 +63,11 @@ pub fn assemble(
     ptx: &str,
     arch: Arch,
 ) -> Result<Vec<(String, Resources)>, NvptxError> {
+    // One directory per call: tests assemble concurrently in one process.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!(
-        "tilefuse-ptxas-{}-{}",
+        "tilefuse-ptxas-{}-{call}-{}",
         std::process::id(),
         arch.name()
     ));
