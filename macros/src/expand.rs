@@ -14,8 +14,8 @@ use tilefuse_codegen::frontend::{
 };
 use tilefuse_codegen::ir::{ConstValue, Module, ScalarType, print_module, verify_module};
 
-use crate::attr::{Config, check_configs, parse_kernel_attr};
 use crate::paths::key;
+use tilefuse_codegen::frontend::configs::{Config, check_configs, parse_kernel_attr};
 
 /// The marker the tile functions' `macro_rules!` match on.
 const MARKER: &str = "tilefuse_resolve";

@@ -62,7 +62,6 @@
 //! configuration; when every constant is bound, the specialize pass is run
 //! on the unspecialized IR as well.
 
-mod attr;
 mod expand;
 mod paths;
 

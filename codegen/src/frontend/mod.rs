@@ -32,6 +32,7 @@
 
 mod builtins;
 mod calls;
+pub mod configs;
 mod error;
 mod expr;
 mod lower;

@@ -7,32 +7,41 @@
 //! Each configuration binds every const generic of the kernel (and may bind
 //! `#[constexpr]` parameters too), plus the GPU launch knobs `num_warps`
 //! (default 4) and `num_stages` (default 2).
+//!
+//! It lives in the frontend (not the macro crate) so that tools read the
+//! same configurations the macro checks: `tilefuse prebuild` compiles each.
 
+use super::KernelSig;
+use crate::ir::{ConstValue, ScalarType};
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use tilefuse_codegen::frontend::KernelSig;
-use tilefuse_codegen::ir::{ConstValue, ScalarType};
 
 /// A value in a configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Value {
+pub enum Value {
+    /// An integer literal.
     Int(i64),
+    /// `true` or `false`.
     Bool(bool),
 }
 
 /// One `NAME = value` of a configuration.
 #[derive(Clone, Debug)]
-pub(crate) struct Entry {
+pub struct Entry {
+    /// The parameter or knob it sets.
     pub key: syn::Ident,
+    /// Its value.
     pub value: Value,
+    /// Where it is written.
     pub span: Span,
 }
 
 /// One configuration as written.
 #[derive(Clone, Debug)]
-pub(crate) struct ConfigSpec {
+pub struct ConfigSpec {
+    /// The `NAME = value` entries.
     pub entries: Vec<Entry>,
     /// The tokens of the configuration, for spans.
     pub tokens: TokenStream,
@@ -40,16 +49,19 @@ pub(crate) struct ConfigSpec {
 
 /// The parsed attribute.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct KernelAttr {
+pub struct KernelAttr {
+    /// The declared configurations, in order.
     pub configs: Vec<ConfigSpec>,
 }
 
 /// A checked configuration.
 #[derive(Clone, Debug)]
-pub(crate) struct Config {
+pub struct Config {
     /// Bound const parameters, in the kernel's declaration order.
     pub consts: Vec<(String, ConstValue)>,
+    /// Warps per program on a GPU.
     pub num_warps: u32,
+    /// Software-pipelining stages on a GPU.
     pub num_stages: u32,
     /// The configuration as the user wrote it (`(BLOCK = 128)`), for messages.
     pub shown: String,
@@ -61,7 +73,7 @@ const USAGE: &str = "expected `configs = [(NAME = value, ..), ..]`, e.g. \
                      #[tile_kernel(configs = [(BLOCK = 128, num_warps = 8), (BLOCK = 256)])]";
 
 /// Parses the attribute's arguments.
-pub(crate) fn parse_kernel_attr(attr: TokenStream) -> syn::Result<KernelAttr> {
+pub fn parse_kernel_attr(attr: TokenStream) -> syn::Result<KernelAttr> {
     let mut out = KernelAttr::default();
     if attr.is_empty() {
         return Ok(out);
@@ -187,7 +199,7 @@ fn closest<'a>(name: &str, cands: impl IntoIterator<Item = &'a str>) -> Option<&
 }
 
 /// Checks the configurations against the kernel's signature.
-pub(crate) fn check_configs(attr: &KernelAttr, sig: &KernelSig) -> syn::Result<Vec<Config>> {
+pub fn check_configs(attr: &KernelAttr, sig: &KernelSig) -> syn::Result<Vec<Config>> {
     let mut out = Vec::new();
     for spec in &attr.configs {
         let mut consts: Vec<(String, ConstValue)> = Vec::new();
@@ -286,7 +298,7 @@ pub(crate) fn check_configs(attr: &KernelAttr, sig: &KernelSig) -> syn::Result<V
                 }
             }
         }
-        let shown = tilefuse_codegen::frontend::pretty_tokens(&spec.tokens.to_string());
+        let shown = super::pretty_tokens(&spec.tokens.to_string());
         for g in &sig.consts[..sig.num_generics] {
             if !consts.iter().any(|(n, _)| *n == g.name) {
                 return Err(syn::Error::new_spanned(
@@ -317,7 +329,7 @@ mod tests {
     use quote::quote;
 
     fn sig() -> KernelSig {
-        tilefuse_codegen::frontend::kernel_signature(
+        crate::frontend::kernel_signature(
             &syn::parse2(quote!(
                 fn k<const BM: usize, const BN: usize>(x: Ptr<f32>, #[constexpr] causal: bool) {}
             ))
