@@ -9,16 +9,12 @@ use tilefuse::{Device, DeviceKind, Grid, f16};
 
 fn main() -> Result<(), tilefuse::Error> {
     let dev = Device::best();
-    match (dev.kind(), Device::cuda(0)) {
-        (DeviceKind::Cuda, _) => println!("running on the GPU: {}", dev.name()),
-        (DeviceKind::Cpu, Ok(gpu)) => println!(
-            "{} is here, but tile kernels do not run on GPUs yet (the NVPTX lowering is next): \
-             running on the CPU interpreter",
-            gpu.name()
-        ),
-        (DeviceKind::Cpu, Err(why)) => {
-            println!("no usable CUDA GPU ({why}): running on the CPU interpreter")
-        }
+    match dev.kind() {
+        DeviceKind::Cuda => println!("running on the GPU: {} (prebuilt PTX)", dev.name()),
+        DeviceKind::Cpu => match Device::cuda(0) {
+            Ok(_) => println!("running on the CPU interpreter"),
+            Err(why) => println!("no usable CUDA GPU ({why}): running on the CPU interpreter"),
+        },
     }
     let (rows, cols) = (64usize, 1000usize);
     let mut state = 0x2545_f491_4f6c_dd1du64;

@@ -22,6 +22,16 @@ echo "== the NVPTX backend (LLVM 22, ptxas)"
 cargo clippy -p tilefuse-codegen --features llvm --all-targets --locked -- -D warnings
 TILEFUSE_REQUIRE_PTXAS=1 cargo test -p tilefuse-codegen --features llvm --locked nvptx 2>&1 | tee -a "$log"
 
+echo "== the committed prebuilt PTX is what the compiler produces now"
+fresh="$(mktemp -d)"
+scripts/prebuild.sh "$fresh"
+if ! diff -r "$fresh" ptx >/dev/null; then
+  diff -r "$fresh" ptx | head -20
+  echo "ptx/ is stale: run scripts/prebuild.sh and commit ptx/" >&2
+  exit 1
+fi
+rm -rf "$fresh"
+
 echo "== a user crate outside the repository"
 scripts/external-crate-test.sh
 

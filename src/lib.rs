@@ -51,9 +51,17 @@ pub use tilefuse_codegen as codegen;
 /// The runtime crate, for its lower-level launch API.
 pub use tilefuse_runtime as runtime;
 
+/// The bundled kernels' PTX, compiled ahead of time by `tilefuse prebuild`
+/// (`ptx/manifest.md` lists what is there and what is not yet).
+mod prebuilt {
+    include!("../ptx/index.rs");
+}
+
 /// What the macros' generated code refers to. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
+    /// The prebuilt PTX every kernel's launcher searches (by name and IR fingerprint).
+    pub const PREBUILT: &[tilefuse_runtime::PrebuiltPtx] = super::prebuilt::TABLE;
     pub use tilefuse_macros::tile_kernel_resolved;
     pub use tilefuse_runtime::{Arg, Config, ConstValue, KernelSource, PtrArg, launch};
 }

@@ -193,3 +193,53 @@ fn layernorm_matches_the_interpreter() {
         }
     }
 }
+
+#[test]
+#[ignore = "needs a CUDA GPU"]
+fn launchers_run_prebuilt_ptx_on_the_gpu() {
+    let (gpu, cpu) = (gpu(), Device::cpu());
+    let mut rng = SmallRng::seed_from_u64(4);
+    let (rows, cols) = (50usize, 777usize);
+    let x: Vec<f16> = (0..rows * cols)
+        .map(|_| f16::from_f32(rng.random_range(-4.0..4.0)))
+        .collect();
+    let (gx, cx) = (
+        gpu.tensor(&x, [rows, cols]).unwrap(),
+        cpu.tensor(&x, [rows, cols]).unwrap(),
+    );
+    let (mut gy, mut cy) = (
+        gpu.zeros::<f16>([rows, cols]).unwrap(),
+        cpu.zeros::<f16>([rows, cols]).unwrap(),
+    );
+    softmax::<1024>::launch(
+        &gpu,
+        Grid::x(rows),
+        (&gx, &mut gy, cols as i32, cols as i32),
+    )
+    .unwrap();
+    softmax::<1024>::launch(
+        &cpu,
+        Grid::x(rows),
+        (&cx, &mut cy, cols as i32, cols as i32),
+    )
+    .unwrap();
+    let worst = gy
+        .to_vec()
+        .iter()
+        .zip(cy.to_vec())
+        .map(|(a, b)| (a.to_f32() - b.to_f32()).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst <= 2e-3, "max difference {worst}");
+    // A configuration nobody prebuilt is an error that lists what exists.
+    let err = softmax::<2048>::launch(
+        &gpu,
+        Grid::x(rows),
+        (&gx, &mut gy, cols as i32, cols as i32),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("no prebuilt PTX for BLOCK = 2048") && err.contains("BLOCK = 1024 on sm_90a"),
+        "{err}"
+    );
+}

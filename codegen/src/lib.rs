@@ -1,5 +1,6 @@
 //! tilefuse-codegen: the tilefuse compiler.
 //!
+//! - [`arch`]: the GPU architectures and which PTX a device runs.
 //! - [`ir`]: the IR core (types, ops, arena, builder, printer, parser, verifier).
 //! - [`frontend`]: the DSL's Rust syntax (read with syn) to tile IR; used by
 //!   the `#[tile_kernel]` macro and by the CLI.
@@ -13,6 +14,7 @@
 //! Without the `llvm` feature nothing here links LLVM, so the macro and the
 //! runtime never do.
 
+pub mod arch;
 pub mod frontend;
 pub mod interp;
 pub mod ir;

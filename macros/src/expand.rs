@@ -555,6 +555,7 @@ fn emit_kernel(kernel: &syn::ItemFn, sig: &KernelSig, configs: &[Config], ir: &s
                 name: #name_str,
                 ir: Self::IR,
                 configs: &[#(#config_tokens),*],
+                prebuilt: ::tilefuse::__private::PREBUILT,
             };
             #[doc = #launch_doc]
             #[allow(unused_variables)]

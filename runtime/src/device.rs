@@ -62,17 +62,18 @@ impl Device {
 
     /// CUDA GPU `ordinal`, through the driver (loaded at run time, so no CUDA
     /// is needed to build). An error says why when there is no driver or no
-    /// such GPU. Tensors and PTX kernels ([`Device::load_ptx`]) run on it;
-    /// `#[tile_kernel]`s do not yet (that needs the NVPTX lowering).
+    /// such GPU. Tensors, PTX kernels ([`Device::load_ptx`]) and
+    /// `#[tile_kernel]`s with prebuilt PTX run on it.
     pub fn cuda(ordinal: usize) -> Result<Device, Error> {
         Ok(Device::with_place(Place::Cuda(CudaDevice::open(ordinal)?)))
     }
 
-    /// The device to run `#[tile_kernel]`s on. Today that is the CPU
-    /// interpreter everywhere: tile kernels run on GPUs once the tile-IR →
-    /// NVPTX lowering lands, and then this picks a GPU when there is one.
+    /// A CUDA GPU when there is one, else the CPU interpreter. On a GPU, a
+    /// `#[tile_kernel]` runs from its prebuilt PTX (`ptx/manifest.md` lists
+    /// which kernels and configurations have it); one without is an error
+    /// that says so, and runs on `Device::cpu()`.
     pub fn best() -> Device {
-        Device::cpu()
+        Device::cuda(0).unwrap_or_else(|_| Device::cpu())
     }
 
     pub(crate) fn place(&self) -> &Place {

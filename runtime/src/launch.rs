@@ -9,8 +9,9 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use tilefuse_codegen::arch::Arch;
 use tilefuse_codegen::interp::{self, ArgValue, Buffer, Memory};
-use tilefuse_codegen::ir::{ConstValue, Module, ScalarType, parse_module};
+use tilefuse_codegen::ir::{ConstValue, Module, ScalarType, fingerprint, parse_module};
 use tilefuse_codegen::passes::pipeline::{keep_only_kernel, run_tile_pipeline};
 use tilefuse_codegen::passes::specialize;
 
@@ -31,6 +32,23 @@ pub struct Config {
     pub num_stages: u32,
 }
 
+/// A kernel compiled ahead of time for one architecture (`tilefuse prebuild`).
+#[derive(Clone, Copy, Debug)]
+pub struct PrebuiltPtx {
+    /// The kernel's name.
+    pub kernel: &'static str,
+    /// The compile-time values it was specialized for, for messages (`BLOCK = 1024`).
+    pub consts: &'static str,
+    /// The architecture (`sm_90a`).
+    pub arch: &'static str,
+    /// [`tilefuse_codegen::ir::fingerprint`] of the optimized kernel it was lowered from.
+    pub ir_hash: u64,
+    /// Warps per CTA it was lowered for.
+    pub num_warps: u32,
+    /// The PTX text.
+    pub ptx: &'static str,
+}
+
 /// What the macro records about a kernel.
 #[derive(Clone, Copy, Debug)]
 pub struct KernelSource {
@@ -40,6 +58,10 @@ pub struct KernelSource {
     pub ir: &'static str,
     /// The declared configurations.
     pub configs: &'static [Config],
+    /// PTX compiled ahead of time: the bundled kernels' table, searched by
+    /// kernel name and IR fingerprint (so a user kernel of the same name never
+    /// picks up a bundled kernel's PTX).
+    pub prebuilt: &'static [PrebuiltPtx],
 }
 
 /// A tensor passed to a kernel: the pointer to its first element.
@@ -193,7 +215,7 @@ pub fn launch(
         kernel: kernel.name.to_string(),
         message,
     };
-    let grid = grid.checked().map_err(launch_err)?;
+    let checked_grid = grid.checked().map_err(launch_err)?;
     let module = cached_module(dev, kernel, consts)?;
     let func = module
         .func(kernel.name)
@@ -207,12 +229,8 @@ pub fn launch(
         )));
     }
     match dev.kind() {
-        DeviceKind::Cpu => run_on_cpu(dev, kernel.name, &module, grid, args),
-        DeviceKind::Cuda => Err(launch_err(format!(
-            "tile kernels do not run on {} yet: the tile-IR -> NVPTX lowering has not landed; \
-             run it on Device::cpu() (PTX written by hand runs through Device::load_ptx)",
-            dev.name()
-        ))),
+        DeviceKind::Cpu => run_on_cpu(dev, kernel.name, &module, checked_grid, args),
+        DeviceKind::Cuda => run_on_gpu(dev, kernel, consts, &module, grid, args),
     }
 }
 
@@ -281,4 +299,54 @@ fn run_on_cpu(
         kernel: name.to_string(),
         message: e.to_string(),
     })
+}
+
+/// Launches the prebuilt PTX of `kernel` for this device's architecture:
+/// the entry whose IR fingerprint matches the compiled kernel.
+fn run_on_gpu(
+    dev: &Device,
+    kernel: &KernelSource,
+    consts: &[(&str, ConstValue)],
+    module: &Module,
+    grid: Grid,
+    args: Vec<Arg<'_>>,
+) -> Result<(), Error> {
+    let launch_err = |message: String| Error::Launch {
+        kernel: kernel.name.to_string(),
+        message,
+    };
+    let (major, minor) = dev.compute_capability().unwrap_or((0, 0));
+    let arch = Arch::for_device(major, minor).ok_or_else(|| {
+        launch_err(format!(
+            "{} (compute capability {major}.{minor}) is older than sm_75, the oldest architecture tilefuse targets",
+            dev.name()
+        ))
+    })?;
+    let hash = fingerprint(module);
+    let Some(entry) = kernel
+        .prebuilt
+        .iter()
+        .find(|p| p.kernel == kernel.name && p.arch == arch.name() && p.ir_hash == hash)
+    else {
+        let mut have: Vec<String> = kernel
+            .prebuilt
+            .iter()
+            .filter(|p| p.kernel == kernel.name)
+            .map(|p| format!("{} on {}", p.consts, p.arch))
+            .collect();
+        have.dedup();
+        let have = if have.is_empty() {
+            "none".to_string()
+        } else {
+            have.join("; ")
+        };
+        return Err(launch_err(format!(
+            "no prebuilt PTX for {} on {} (prebuilt variants of this kernel: {have}); this build has no JIT \
+             (the `jit` feature is not written yet): use a prebuilt configuration, or Device::cpu()",
+            describe_consts(consts),
+            arch.name()
+        )));
+    };
+    let ptx_kernel = dev.load_ptx(entry.ptx, entry.kernel)?;
+    ptx_kernel.launch(grid, [32 * entry.num_warps, 1, 1], 0, args)
 }

@@ -22,7 +22,9 @@ pub use device::{Device, DeviceKind};
 pub use element::Element;
 pub use error::Error;
 pub use grid::Grid;
-pub use launch::{Arg, Config, KernelSource, PtrArg, TensorArg, compile_kernel, launch};
+pub use launch::{
+    Arg, Config, KernelSource, PrebuiltPtx, PtrArg, TensorArg, compile_kernel, launch,
+};
 pub use ptx::PtxKernel;
 pub use tensor::Tensor;
 pub use tilefuse_codegen::ir::ConstValue;

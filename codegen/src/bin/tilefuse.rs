@@ -1,6 +1,7 @@
 //! `tilefuse`: the compiler's command line.
 //!
 //! ```text
+//! tilefuse prebuild [--out DIR] [--arch sm_XX]... FILE.rs...   (feature `llvm`)
 //! tilefuse dump FILE.rs [--kernel K] [--const NAME=V]... [--stage tile|specialized|optimized|all]
 //! ```
 //!
@@ -221,9 +222,70 @@ fn ptx(_: &Module, _: &str, _: &DumpArgs) -> Result<String, String> {
     Err("this tilefuse was built without the NVPTX backend: build it with `--features llvm` for --stage ptx".to_string())
 }
 
+/// `tilefuse prebuild [--out DIR] [--arch sm_XX]... FILE.rs...`: PTX of every
+/// declared configuration for every architecture (all five by default).
+#[cfg(feature = "llvm")]
+fn prebuild(args: &[String]) -> Result<String, String> {
+    use tilefuse_codegen::nvptx::Arch;
+    use tilefuse_codegen::nvptx::prebuild::{Prebuild, prebuild_source, write};
+    let mut out_dir = "ptx".to_string();
+    let mut archs: Vec<Arch> = Vec::new();
+    let mut files: Vec<String> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--out" => out_dir = it.next().cloned().ok_or("--out needs a folder")?,
+            "--arch" => {
+                let name = it.next().ok_or("--arch needs a name")?;
+                archs
+                    .push(Arch::from_name(name).ok_or_else(|| format!("unknown --arch `{name}`"))?);
+            }
+            s if s.starts_with('-') => {
+                return Err(format!("unknown option `{s}`\n{PREBUILD_USAGE}"));
+            }
+            s => files.push(s.to_string()),
+        }
+    }
+    if files.is_empty() {
+        return Err(format!(
+            "prebuild needs at least one FILE.rs\n{PREBUILD_USAGE}"
+        ));
+    }
+    if archs.is_empty() {
+        archs = Arch::ALL.to_vec();
+    }
+    let mut all = Prebuild::default();
+    for file in &files {
+        let src = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+        let one = prebuild_source(&src, file, &archs).map_err(|e| e.to_string())?;
+        all.built.extend(one.built);
+        all.skipped.extend(one.skipped);
+    }
+    write(&all, std::path::Path::new(&out_dir), &files).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "wrote {} PTX files to {out_dir}/ ({} configurations not built: see {out_dir}/manifest.md)\n",
+        all.built.len(),
+        all.skipped.len()
+    ))
+}
+
+/// Without the NVPTX backend there is nothing to prebuild.
+#[cfg(not(feature = "llvm"))]
+fn prebuild(_: &[String]) -> Result<String, String> {
+    Err(format!(
+        "this tilefuse was built without the NVPTX backend: build it with `--features llvm` to prebuild\n{PREBUILD_USAGE}"
+    ))
+}
+
+const PREBUILD_USAGE: &str = "usage: tilefuse prebuild [--out DIR] [--arch sm_XX]... FILE.rs...";
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match parse_args(&args).and_then(|a| dump(&a)) {
+    let result = match args.first().map(String::as_str) {
+        Some("prebuild") => prebuild(&args[1..]),
+        _ => parse_args(&args).and_then(|a| dump(&a)),
+    };
+    match result {
         Ok(text) => {
             print!("{text}");
             ExitCode::SUCCESS

@@ -29,6 +29,6 @@ pub use module::{
 };
 pub use ops::{BinaryOp, Effect, OpKind, UnaryOp};
 pub use parser::{ParseError, parse_module};
-pub use printer::{print_func, print_module};
+pub use printer::{fingerprint, print_func, print_module};
 pub use types::{AddrSpace, Dim, ElemType, ScalarType, Type};
 pub use verifier::{VerifyError, verify_func, verify_module};

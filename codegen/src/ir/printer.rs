@@ -219,3 +219,26 @@ impl Printer<'_> {
         let _ = writeln!(self.out, " {loc}");
     }
 }
+
+/// A fingerprint of a module's meaning: FNV-1a of its text with every
+/// location and value name left out, so the same kernel matches whether it
+/// was built from a file named differently (the macro's path, the CLI's
+/// argument) or went through the textual form once more (which renames
+/// duplicate bindings). Prebuilt PTX is looked up by it.
+pub fn fingerprint(m: &Module) -> u64 {
+    let mut plain = m.clone();
+    for f in plain.funcs.iter_mut() {
+        f.loc = Location::unknown();
+        for i in 0..f.body.num_ops() {
+            f.body.op_mut(OpId(i as u32)).loc = Location::unknown();
+        }
+        for i in 0..f.body.num_values() {
+            f.body.value_mut(ValueId(i as u32)).name = None;
+        }
+    }
+    print_module(&plain)
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+        })
+}

@@ -19,6 +19,7 @@ pub mod emit;
 pub mod intrinsics;
 pub mod kernel;
 pub mod lower;
+pub mod prebuild;
 pub mod ptxas;
 pub mod smoke;
 pub mod target;
