@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use tilefuse_codegen::arch::Arch;
 use tilefuse_codegen::interp::{self, ArgValue, Buffer, Memory};
-use tilefuse_codegen::ir::{ConstValue, Module, ScalarType, fingerprint, parse_module};
+use tilefuse_codegen::ir::{
+    ConstValue, Module, ScalarType, describe_consts, fingerprint, parse_module,
+};
 use tilefuse_codegen::passes::pipeline::{keep_only_kernel, run_tile_pipeline};
 use tilefuse_codegen::passes::specialize;
 
@@ -150,17 +152,6 @@ impl From<bool> for Arg<'_> {
     fn from(v: bool) -> Self {
         Arg::Bool(v)
     }
-}
-
-fn describe_consts(consts: &[(&str, ConstValue)]) -> String {
-    if consts.is_empty() {
-        return "no compile-time values".to_string();
-    }
-    consts
-        .iter()
-        .map(|(n, v)| format!("{n} = {v}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Compiles `kernel` for `consts`: parse, specialize, run the tile pipeline.

@@ -25,7 +25,7 @@ pub use builder::Builder;
 pub use location::Location;
 pub use module::{
     Body, ConstParam, ConstValue, Func, FuncKind, Module, OpData, OpId, RegionData, RegionId,
-    ValueData, ValueDef, ValueId,
+    ValueData, ValueDef, ValueId, describe_consts,
 };
 pub use ops::{BinaryOp, Effect, OpKind, UnaryOp};
 pub use parser::{ParseError, parse_module};

@@ -356,6 +356,19 @@ impl std::fmt::Display for ConstValue {
     }
 }
 
+/// Compile-time values as `BLOCK = 128, CAUSAL = true` (or `no constants`),
+/// for messages and manifests.
+pub fn describe_consts<S: AsRef<str>>(consts: &[(S, ConstValue)]) -> String {
+    if consts.is_empty() {
+        return "no constants".to_string();
+    }
+    consts
+        .iter()
+        .map(|(n, v)| format!("{} = {v}", n.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A function: a kernel or a device function.
 #[derive(Clone, Debug)]
 pub struct Func {

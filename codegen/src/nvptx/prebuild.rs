@@ -21,7 +21,7 @@ use super::lower::{LowerOptions, lower_to_ptx};
 use super::{Arch, NvptxError};
 use crate::frontend::configs::{check_configs, parse_kernel_attr};
 use crate::frontend::{compile_source, kernel_signature};
-use crate::ir::{ConstValue, Module, ScalarType, fingerprint};
+use crate::ir::{ConstValue, Module, ScalarType, describe_consts, fingerprint};
 use crate::passes::pipeline::{keep_only_kernel, run_tile_pipeline};
 use crate::passes::specialize;
 
@@ -49,17 +49,6 @@ pub struct Prebuild {
     pub built: Vec<Built>,
     /// `(kernel, configuration, reason)` of what was not built.
     pub skipped: Vec<(String, String, String)>,
-}
-
-fn show(consts: &[(String, ConstValue)]) -> String {
-    if consts.is_empty() {
-        return "no constants".to_string();
-    }
-    consts
-        .iter()
-        .map(|(n, v)| format!("{n} = {v}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Builds every declared configuration of every kernel in `src` for `archs`.
@@ -91,7 +80,7 @@ pub fn prebuild_source(src: &str, file: &str, archs: &[Arch]) -> Result<Prebuild
         }
         for config in configs {
             for consts in expand_open_bools(&config.consts, &sig.consts) {
-                let shown = show(&consts);
+                let shown = describe_consts(&consts);
                 let mut unbound: Vec<&str> = sig
                     .consts
                     .iter()

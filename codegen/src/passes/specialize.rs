@@ -22,7 +22,7 @@ use std::collections::HashMap;
 
 use crate::ir::{
     Attr, Attrs, ConstValue, Dim, Func, Location, Module, OpKind, ScalarType, Type, ValueId,
-    verify_func,
+    describe_consts, verify_func,
 };
 
 /// Why a kernel could not be specialized.
@@ -49,7 +49,7 @@ pub fn specialize(
         });
     };
     let binding = check_binding(func, consts)?;
-    let describe = describe_binding(consts);
+    let describe = describe_consts(consts);
     let mut out = module.clone();
     for f in out.funcs.iter_mut() {
         let is_kernel = f.name == kernel;
@@ -70,18 +70,6 @@ pub fn specialize(
         })?;
     }
     Ok(out)
-}
-
-/// `BLOCK = 128, CAUSAL = true`, for messages.
-fn describe_binding(consts: &[(String, ConstValue)]) -> String {
-    if consts.is_empty() {
-        return "no constants".to_string();
-    }
-    consts
-        .iter()
-        .map(|(n, v)| format!("{n} = {v}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn check_binding(
