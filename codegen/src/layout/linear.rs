@@ -298,37 +298,27 @@ impl LinearLayout {
                 )));
             }
         }
-        let ins: Vec<(&str, Vec<Vec<u64>>)> = self
-            .ins
-            .iter()
-            .map(|d| {
-                let bases = d
-                    .bases
-                    .iter()
-                    .map(|&p| {
-                        let coords = self.unpack(p);
-                        let outer_in: Vec<u64> = outer
-                            .ins
-                            .iter()
-                            .map(|od| {
-                                self.outs
-                                    .iter()
-                                    .position(|o| o.name == od.name)
-                                    .map_or(0, |j| coords[j])
-                            })
-                            .collect();
-                        outer.apply(&outer_in).expect("sizes were checked")
-                    })
-                    .collect();
-                (d.name.as_str(), bases)
-            })
-            .collect();
-        let outs: Vec<(&str, u64)> = outer
+        let outs = outer
             .outs
             .iter()
-            .map(|o| (o.name.as_str(), 1u64 << o.log2))
+            .map(|o| (o.name.clone(), 1u64 << o.log2))
             .collect();
-        LinearLayout::from_bases(&ins, &outs)
+        self.map_outs(
+            |coords| {
+                let outer_in: Vec<u64> = outer
+                    .ins
+                    .iter()
+                    .map(|od| {
+                        self.outs
+                            .iter()
+                            .position(|o| o.name == od.name)
+                            .map_or(0, |j| coords[j])
+                    })
+                    .collect();
+                outer.apply(&outer_in).expect("sizes were checked")
+            },
+            outs,
+        )
     }
 
     /// The input bits as columns of a GF(2) matrix over the packed output bits.
@@ -455,29 +445,19 @@ impl LinearLayout {
                 self.out_dims()
             )));
         };
-        let ins: Vec<(&str, Vec<Vec<u64>>)> = self
-            .ins
-            .iter()
-            .map(|d| {
-                let bases = d
-                    .bases
-                    .iter()
-                    .map(|&p| {
-                        let mut c = self.unpack(p);
-                        c.remove(j);
-                        c
-                    })
-                    .collect();
-                (d.name.as_str(), bases)
-            })
-            .collect();
-        let outs: Vec<(&str, u64)> = self
+        let outs = self
             .outs
             .iter()
             .filter(|o| o.name != name)
-            .map(|o| (o.name.as_str(), 1u64 << o.log2))
+            .map(|o| (o.name.clone(), 1u64 << o.log2))
             .collect();
-        LinearLayout::from_bases(&ins, &outs)
+        self.map_outs(
+            |mut c| {
+                c.remove(j);
+                c
+            },
+            outs,
+        )
     }
 
     /// Clamps the layout to `shape` (one size per output dimension, in

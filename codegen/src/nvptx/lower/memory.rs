@@ -16,15 +16,21 @@ impl<'ctx> Lowerer<'ctx, '_> {
         }
     }
 
+    /// The LLVM type of what the op's first operand (a pointer or pointer tile) points to.
+    fn pointee_llvm(
+        &self,
+        data: &crate::ir::OpData,
+    ) -> Result<inkwell::types::BasicTypeEnum<'ctx>, NvptxError> {
+        let (pointee, _) =
+            self.tf.body.ty(data.operands[0]).pointee().ok_or_else(|| {
+                err_at(&data.loc, data.kind, "the first operand is not a pointer")
+            })?;
+        Ok(scalar_llvm(self.ctx, pointee))
+    }
+
     pub(super) fn addptr(&mut self, op: OpId) -> Result<(), NvptxError> {
         let data = self.tf.body.op(op).clone();
-        let (pointee, _) = self
-            .tf
-            .body
-            .ty(data.operands[0])
-            .pointee()
-            .ok_or_else(|| err_at(&data.loc, data.kind, "addptr of a non-pointer"))?;
-        let elem_t = scalar_llvm(self.ctx, pointee);
+        let elem_t = self.pointee_llvm(&data)?;
         let (p, off) = (self.get(data.operands[0]), self.get(data.operands[1]));
         let i64t = self.ctx.i64_type();
         let one = |this: &mut Self,
@@ -99,13 +105,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
 
     pub(super) fn load(&mut self, op: OpId) -> Result<(), NvptxError> {
         let data = self.tf.body.op(op).clone();
-        let (pointee, _) = self
-            .tf
-            .body
-            .ty(data.operands[0])
-            .pointee()
-            .ok_or_else(|| err_at(&data.loc, data.kind, "load from a non-pointer"))?;
-        let elem_t = scalar_llvm(self.ctx, pointee);
+        let elem_t = self.pointee_llvm(&data)?;
         let p = self.get(data.operands[0]);
         let mask = data.operands.get(1).map(|&m| self.get(m));
         let other = data.operands.get(2).map(|&o| self.get(o));
