@@ -29,6 +29,7 @@
 //! | `tile.trans` | tile | permuted tile | `perm` |
 //! | `tile.join` | a, b | new last dim of 2 | |
 //! | `tile.split` | tile with last dim 2 | two tiles | |
+//! | `tile.convert_layout` | tile | the same tile in another GPU layout | `layout` (str, see `gpu::encoding`) |
 //! | `tile.addptr` | ptr, int offset (elements) | ptr | |
 //! | `tile.load` | ptr [, mask [, other]] | value | |
 //! | `tile.store` | ptr, value [, mask] | — | |
@@ -308,6 +309,8 @@ pub enum OpKind {
     Join,
     /// `tile.split`
     Split,
+    /// `tile.convert_layout` (GPU dialect: the same values, another distribution).
+    ConvertLayout,
     /// `tile.addptr`
     AddPtr,
     /// `tile.load`
@@ -370,7 +373,7 @@ pub enum Effect {
 }
 
 /// The ops that are not a family, with their names, for lookup in both directions.
-const SIMPLE: [(OpKind, &str); 40] = [
+const SIMPLE: [(OpKind, &str); 41] = [
     (OpKind::Return, "return"),
     (OpKind::Call, "call"),
     (OpKind::Yield, "yield"),
@@ -390,6 +393,7 @@ const SIMPLE: [(OpKind, &str); 40] = [
     (OpKind::Trans, "trans"),
     (OpKind::Join, "join"),
     (OpKind::Split, "split"),
+    (OpKind::ConvertLayout, "convert_layout"),
     (OpKind::AddPtr, "addptr"),
     (OpKind::Load, "load"),
     (OpKind::Store, "store"),
@@ -505,7 +509,7 @@ mod tests {
     #[test]
     fn names_round_trip() {
         let all = OpKind::all();
-        assert_eq!(all.len(), 40 + 13 + 15);
+        assert_eq!(all.len(), 41 + 13 + 15);
         for k in all {
             assert_eq!(OpKind::from_name(&k.to_string()), Some(k), "{k}");
         }

@@ -198,6 +198,7 @@ impl<'a> Verifier<'a> {
             OpKind::Trans => self.check_trans(op),
             OpKind::Join => self.check_join(op),
             OpKind::Split => self.check_split(op),
+            OpKind::ConvertLayout => self.check_convert_layout(op),
             OpKind::AddPtr => self.check_addptr(op),
             OpKind::Load => self.check_load(op),
             OpKind::Store => self.check_store(op),

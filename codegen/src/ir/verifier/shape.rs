@@ -105,6 +105,23 @@ impl<'a> Verifier<'a> {
         Ok(())
     }
 
+    /// `tile.convert_layout`: a tile to the same tile, with a `layout` string
+    /// naming the GPU distribution of the result.
+    pub(super) fn check_convert_layout(&self, op: OpId) -> VResult {
+        self.operands(op, 1, 1, "a tile")?;
+        self.results(op, 1)?;
+        let a = self.operand(op, 0);
+        if !a.is_tile() {
+            return Err(self.err(op, format!("the operand must be a tile, found {a}")));
+        }
+        let l = self.attr(op, "layout", "a string")?;
+        if l.as_str().is_none() {
+            return Err(self.wrong_attr(op, "layout", "a string", l));
+        }
+        self.expect_result(op, 0, &a.clone())?;
+        Ok(())
+    }
+
     /// `tile.split`: the inverse of `join`, two results.
     pub(super) fn check_split(&self, op: OpId) -> VResult {
         self.operands(op, 1, 1, "a tile with last dimension 2")?;

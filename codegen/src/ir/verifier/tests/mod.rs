@@ -282,6 +282,12 @@ pub(super) fn big_kernel() -> Func {
         let j = b.op1(OpKind::Join, vec![e, e], jt, Attrs::new());
         let halves = vec![blk(F32), blk(F32)];
         b.op(OpKind::Split, vec![j], halves, Attrs::new(), vec![]);
+        let layout = named(
+            "layout",
+            "blocked<spt=[1,1], tpw=[4,8], wpc=[4,1], order=[1,0]>",
+        );
+        let jt2 = tile_d(vec![block(), Dim::Const(2)], F32);
+        b.op1(OpKind::ConvertLayout, vec![j], jt2, layout);
         // Dot, sort, topk.
         let a = b.const_float(1.0, tile(&[16, 32], F16));
         let bm = b.const_float(2.0, tile(&[32, 16], F16));
