@@ -8,6 +8,7 @@
 //!   that lists them in order.
 //! - [`interp`]: the CPU interpreter, the reference semantics of tile IR.
 //!
+//! - [`gpu`]: the tile-gpu dialect (layouts on tile values) and its passes.
 //! - [`layout`]: linear layouts, the data the GPU dialect's layouts are made of.
 //! - `nvptx` (feature `llvm`): LLVM 22 through inkwell, PTX emission, ptxas.
 //!
@@ -16,6 +17,7 @@
 
 pub mod arch;
 pub mod frontend;
+pub mod gpu;
 pub mod interp;
 pub mod ir;
 pub mod layout;

@@ -16,6 +16,23 @@ pub struct PtxKernel {
     device: Device,
     name: String,
     function: CudaFunction,
+    /// Dynamic shared memory the PTX declares it needs (its
+    /// `SHARED_BYTES_MARKER` comment); every launch gets at least this.
+    required_shared: u32,
+}
+
+/// The dynamic shared memory a PTX module made by tilefuse needs: the
+/// number on its `// tilefuse.dynamic_shared_bytes = N` line, or 0.
+pub fn required_shared_bytes(ptx: &str) -> Result<u32, Error> {
+    let marker = tilefuse_codegen::gpu::SHARED_BYTES_MARKER;
+    match ptx.lines().find_map(|l| l.strip_prefix(marker)) {
+        None => Ok(0),
+        Some(n) => n.trim().parse().map_err(|_| {
+            Error::Invalid(format!(
+                "the PTX has a malformed shared-memory line `{marker}{n}`"
+            ))
+        }),
+    }
 }
 
 impl std::fmt::Debug for PtxKernel {
@@ -38,6 +55,7 @@ impl Device {
                 device: self.clone(),
                 name: name.to_string(),
                 function: gpu.function(ptx, name)?,
+                required_shared: required_shared_bytes(ptx)?,
             }),
         }
     }
@@ -45,7 +63,8 @@ impl Device {
 
 impl PtxKernel {
     /// Launches the kernel over `grid` with `block` threads per CTA and
-    /// `shared_bytes` of dynamic shared memory, and waits for it.
+    /// `shared_bytes` of dynamic shared memory (at least what the PTX says it
+    /// needs), and waits for it.
     ///
     /// `args` must match the kernel's parameters in order and type (tensors
     /// for pointers, scalars of the parameter's width): PTX carries no types
@@ -102,8 +121,30 @@ impl PtxKernel {
             &self.name,
             grid,
             block,
-            shared_bytes,
+            shared_bytes.max(self.required_shared),
             &kernel_args,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::required_shared_bytes;
+
+    #[test]
+    fn reads_the_shared_memory_line() {
+        assert_eq!(required_shared_bytes(".entry k()\n{}\n").unwrap(), 0);
+        let ptx = format!(
+            "{{}}\n{}16384\n",
+            tilefuse_codegen::gpu::SHARED_BYTES_MARKER
+        );
+        assert_eq!(required_shared_bytes(&ptx).unwrap(), 16384);
+        let bad = format!("{}lots\n", tilefuse_codegen::gpu::SHARED_BYTES_MARKER);
+        assert!(
+            required_shared_bytes(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("malformed")
+        );
     }
 }

@@ -19,4 +19,4 @@ pub mod specialize;
 pub use specialize::{SpecializeError, specialize};
 
 #[cfg(test)]
-mod golden;
+pub(crate) mod golden;

@@ -31,42 +31,35 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 ));
             }
         };
-        let l = self.broadcast_scalar(v, &ty)?;
+        let l = self.broadcast_scalar(v, data.results[0])?;
         self.set(data.results[0], l);
         Ok(())
     }
 
-    /// A scalar as a value of `ty`: itself, or every register of a tile.
+    /// A scalar as the value `result`: itself, or every register of a tile.
     fn broadcast_scalar(
         &mut self,
         v: BasicValueEnum<'ctx>,
-        ty: &crate::ir::Type,
+        result: crate::ir::ValueId,
     ) -> Result<Lowered<'ctx>, NvptxError> {
-        match ty.const_shape().as_deref() {
-            Some([n]) => {
-                let d = self.dist(*n)?;
-                Ok(Lowered::Tile(vec![v; d.regs], d))
-            }
-            _ => Ok(Lowered::Scalar(v)),
+        if self.tf.body.ty(result).is_tile() {
+            let d = self.layout_of(result)?;
+            Ok(Lowered::Tile(vec![v; d.regs], d))
+        } else {
+            Ok(Lowered::Scalar(v))
         }
     }
 
     pub(super) fn arange(&mut self, op: OpId) -> Result<(), NvptxError> {
         let data = self.tf.body.op(op).clone();
-        let n = self
-            .tf
-            .body
-            .ty(data.results[0])
-            .const_shape()
-            .expect("specialized")[0];
         let start = data.attr("start").and_then(Attr::as_int).unwrap_or(0);
-        let d = self.dist(n)?;
+        let d = self.layout_of(data.results[0])?;
         let i32t = self.ctx.i32_type();
         let mut regs = Vec::with_capacity(d.regs);
-        for &rc in &d.reg_coord {
+        for rc in &d.reg_coord {
             let c = self
                 .b
-                .build_xor(d.thread_coord, i32t.const_int(rc, false), "")
+                .build_xor(d.thread_coord[0], i32t.const_int(rc[0], false), "")
                 .map_err(llvm)?;
             let c = self
                 .b
@@ -83,8 +76,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let Lowered::Scalar(v) = self.get(data.operands[0]) else {
             return Err(err_at(&data.loc, data.kind, "splat of a tile"));
         };
-        let ty = self.tf.body.ty(data.results[0]).clone();
-        let l = self.broadcast_scalar(v, &ty)?;
+        let l = self.broadcast_scalar(v, data.results[0])?;
         self.set(data.results[0], l);
         Ok(())
     }

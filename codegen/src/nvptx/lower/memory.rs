@@ -63,7 +63,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
     }
 
     /// `if cond { then() } else { otherwise }` as a value, in straight-line blocks.
-    fn guarded(
+    pub(super) fn guarded(
         &mut self,
         cond: IntValue<'ctx>,
         then: impl FnOnce(&mut Self) -> Result<BasicValueEnum<'ctx>, NvptxError>,
@@ -86,7 +86,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
     }
 
     /// Runs `then` only when `cond` holds.
-    fn when(
+    pub(super) fn when(
         &mut self,
         cond: IntValue<'ctx>,
         then: impl FnOnce(&mut Self) -> Result<(), NvptxError>,

@@ -1,25 +1,30 @@
-//! Lowering of specialized tile IR to LLVM NVPTX, for kernels over 1-d tiles.
+//! Lowering of specialized tile IR to LLVM NVPTX.
 //!
-//! Each 1-d tile is distributed over the CTA's threads by a blocked linear
-//! layout ([`dist`]); a tile value becomes one LLVM value per register of
-//! each thread, a scalar one uniform LLVM value. Elementwise ops apply per
-//! register, loads and stores are per-register and predicated by the mask
-//! (stores also by ownership, so that copies never write), reductions
+//! [`lower_to_ptx`] first runs the GPU pipeline (`crate::gpu`): every tile
+//! value gets a layout. Each tile then becomes one LLVM value per register
+//! of each thread ([`layout`]), a scalar one uniform LLVM value.
+//! Elementwise ops apply per register (their operands share a layout);
+//! loads and stores are per register and predicated by the mask (stores
+//! also by ownership, so that copies never write); ops that move elements
+//! (`convert_layout`, `broadcast`, `expand_dims`, `trans`, `reshape`,
+//! `join`, `split`) stay in registers when every element stays in its
+//! thread and otherwise go through shared memory ([`exchange`]); reductions
 //! combine registers, then lanes by butterfly shuffles, then warps through
-//! shared memory; `for`/`if`/`while` become LLVM control flow with phis.
+//! shared memory ([`reduce`]); `dot` is SIMT FMAs over operands staged in
+//! shared memory ([`dot`]); `for`/`if`/`while` become LLVM control flow
+//! with phis ([`control`]).
 //!
-//! What this covers is what 1-d kernels need (vector add, row softmax,
-//! layernorm with column loops). Ops on 2-d tiles (`dot`, `expand_dims`,
-//! `broadcast`, `trans`, ...) and scans, sorts, descriptors, atomics and
-//! prints are errors naming the op: they need the layout conversions of
-//! the GPU dialect, which come next.
+//! Not lowered yet (errors naming the op): scans, sorts and top-k,
+//! descriptors, atomics, print and assert.
 //!
 //! Preconditions: the kernel is specialized, the tile pipeline ran (no
 //! calls, no constexprs), and `keep_only_kernel` left it alone in its module.
 
 mod compute;
 mod control;
-mod dist;
+mod dot;
+mod exchange;
+mod layout;
 mod memory;
 mod reduce;
 
@@ -41,10 +46,14 @@ use super::emit::emit_ptx;
 use super::intrinsics::{self, SpecialReg};
 use super::kernel::declare_kernel;
 use super::target::Arch;
+use crate::gpu::LayoutTable;
+use crate::gpu::pipeline::run_gpu_pipeline;
 use crate::ir::{
     ElemType, Func, FuncKind, Location, Module, OpId, OpKind, RegionId, ScalarType, Type, ValueId,
 };
-use dist::{Dist, DistPlan, axis_bits};
+use layout::{LayoutPlan, TileLayout};
+
+use crate::gpu::SHARED_BYTES_MARKER;
 
 /// How to lower: the target and the CTA size.
 #[derive(Clone, Copy, Debug)]
@@ -75,9 +84,17 @@ pub fn lower_to_ptx(
             opts.num_warps
         )));
     }
+    let mut func = func.clone();
+    let info = run_gpu_pipeline(&mut func, opts.arch, opts.num_warps)
+        .map_err(|e| NvptxError(format!("kernel `{kernel}`: {e}")))?;
+    let layouts = crate::gpu::table::read(&func).map_err(|e| NvptxError(e.to_string()))?;
     let ctx = Context::create();
-    let llvm = Lowerer::new(&ctx, func, opts)?.run()?;
-    emit_ptx(&llvm, opts.arch)
+    let llvm = Lowerer::new(&ctx, &func, opts, layouts, info.shared_bytes)?.run()?;
+    let mut ptx = emit_ptx(&llvm, opts.arch)?;
+    if info.shared_bytes > 0 {
+        ptx.push_str(&format!("{SHARED_BYTES_MARKER}{}\n", info.shared_bytes));
+    }
+    Ok(ptx)
 }
 
 /// A lowered SSA value.
@@ -85,8 +102,8 @@ pub fn lower_to_ptx(
 pub(crate) enum Lowered<'ctx> {
     /// A scalar or pointer, the same in every thread.
     Scalar(BasicValueEnum<'ctx>),
-    /// A 1-d tile: this thread's registers of it.
-    Tile(Vec<BasicValueEnum<'ctx>>, Rc<Dist<'ctx>>),
+    /// A tile: this thread's registers of it, and how the tile is distributed.
+    Tile(Vec<BasicValueEnum<'ctx>>, Rc<TileLayout<'ctx>>),
 }
 
 pub(crate) struct Lowerer<'ctx, 'a> {
@@ -95,9 +112,10 @@ pub(crate) struct Lowerer<'ctx, 'a> {
     b: Builder<'ctx>,
     function: FunctionValue<'ctx>,
     tf: &'a Func,
-    opts: LowerOptions,
     values: HashMap<ValueId, Lowered<'ctx>>,
-    dists: HashMap<u64, Rc<Dist<'ctx>>>,
+    layouts: LayoutTable,
+    tiles: HashMap<(String, Vec<u64>), Rc<TileLayout<'ctx>>>,
+    shared_bytes: u64,
     lane: IntValue<'ctx>,
     warp: IntValue<'ctx>,
     tid: IntValue<'ctx>,
@@ -109,7 +127,13 @@ fn err_at(loc: &Location, kind: OpKind, msg: impl std::fmt::Display) -> NvptxErr
 }
 
 impl<'ctx, 'a> Lowerer<'ctx, 'a> {
-    fn new(ctx: &'ctx Context, tf: &'a Func, opts: LowerOptions) -> Result<Self, NvptxError> {
+    fn new(
+        ctx: &'ctx Context,
+        tf: &'a Func,
+        opts: LowerOptions,
+        layouts: LayoutTable,
+        shared_bytes: u64,
+    ) -> Result<Self, NvptxError> {
         if !tf.consts.is_empty() {
             return Err(NvptxError(format!(
                 "`{}` is not specialized: bind its constants first",
@@ -137,9 +161,10 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             b,
             function,
             tf,
-            opts,
             values: HashMap::new(),
-            dists: HashMap::new(),
+            layouts,
+            tiles: HashMap::new(),
+            shared_bytes,
             lane: zero,
             warp: zero,
             tid: zero,
@@ -166,24 +191,49 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         Ok(call.try_as_basic_value().unwrap_basic().into_int_value())
     }
 
-    /// The distribution of 1-d tiles of `n` elements. All of them are made
-    /// in the entry block before any op is lowered (see `run`), so their
-    /// per-thread values dominate every use.
-    fn dist(&mut self, n: u64) -> Result<Rc<Dist<'ctx>>, NvptxError> {
-        if let Some(d) = self.dists.get(&n) {
-            return Ok(Rc::clone(d));
+    /// The distribution of tile value `v` (planned at the entry, see `run`).
+    pub(crate) fn layout_of(&self, v: ValueId) -> Result<Rc<TileLayout<'ctx>>, NvptxError> {
+        let key = self.layout_key(v)?;
+        self.tiles.get(&key).cloned().ok_or_else(|| {
+            NvptxError(format!(
+                "internal: the layout of {} was not planned at the entry",
+                crate::gpu::table::describe(&self.tf.body, v)
+            ))
+        })
+    }
+
+    fn layout_key(&self, v: ValueId) -> Result<(String, Vec<u64>), NvptxError> {
+        let enc = self.layouts.get(&v).ok_or_else(|| {
+            NvptxError(format!(
+                "internal: {} has no layout",
+                crate::gpu::table::describe(&self.tf.body, v)
+            ))
+        })?;
+        let shape =
+            self.tf.body.ty(v).const_shape().ok_or_else(|| {
+                NvptxError(format!("{} has a symbolic shape", self.tf.body.ty(v)))
+            })?;
+        Ok((enc.to_string(), shape))
+    }
+
+    /// Computes the per-thread values of a distribution (in the entry block).
+    fn plan_layout(&mut self, v: ValueId) -> Result<(), NvptxError> {
+        let key = self.layout_key(v)?;
+        if self.tiles.contains_key(&key) {
+            return Ok(());
         }
-        if self.values.len() > self.tf.params().len() {
-            return Err(NvptxError(format!(
-                "internal: tile size {n} was not planned at the entry"
-            )));
-        }
-        let plan = DistPlan::new(n, self.opts.num_warps).map_err(|e| NvptxError(e.to_string()))?;
+        let plan = LayoutPlan::new(&self.layouts[&v], &key.1).map_err(|e| {
+            NvptxError(format!(
+                "{}: {}",
+                crate::gpu::table::describe(&self.tf.body, v),
+                e.0
+            ))
+        })?;
         let i32t = self.ctx.i32_type();
-        let mut coord = i32t.const_zero();
+        let mut coord = vec![i32t.const_zero(); key.1.len()];
         for (src, bases) in [(self.lane, &plan.lane_bases), (self.warp, &plan.warp_bases)] {
-            for (bit, &basis) in bases.iter().enumerate() {
-                if basis == 0 {
+            for (bit, basis) in bases.iter().enumerate() {
+                if basis.iter().all(|&c| c == 0) {
                     continue;
                 }
                 let set = self
@@ -194,14 +244,19 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                     .b
                     .build_int_compare(inkwell::IntPredicate::NE, set, i32t.const_zero(), "")
                     .map_err(llvm)?;
-                let add = self
-                    .b
-                    .build_select(is_set, i32t.const_int(basis, false), i32t.const_zero(), "")
-                    .map_err(llvm)?;
-                coord = self
-                    .b
-                    .build_xor(coord, add.into_int_value(), "coord")
-                    .map_err(llvm)?;
+                for (d, &c) in basis.iter().enumerate() {
+                    if c == 0 {
+                        continue;
+                    }
+                    let add = self
+                        .b
+                        .build_select(is_set, i32t.const_int(c, false), i32t.const_zero(), "")
+                        .map_err(llvm)?;
+                    coord[d] = self
+                        .b
+                        .build_xor(coord[d], add.into_int_value(), "coord")
+                        .map_err(llvm)?;
+                }
             }
         }
         let lane_dup = self
@@ -222,34 +277,23 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                 "owner",
             )
             .map_err(llvm)?;
-        let d = Rc::new(Dist {
-            regs: plan.regs,
-            reg_coord: plan.reg_coord.clone(),
-            dup_reg_mask: plan.dup_reg_mask,
-            lane_axis_bits: axis_bits(&plan.lane_bases),
-            warp_axis_bits: axis_bits(&plan.warp_bases),
-            dup_warp_mask: plan.dup_warp_mask(),
-            thread_coord: coord,
-            owner,
-        });
-        self.dists.insert(n, Rc::clone(&d));
-        Ok(d)
+        self.tiles.insert(
+            key,
+            Rc::new(TileLayout {
+                plan,
+                thread_coord: coord,
+                owner,
+            }),
+        );
+        Ok(())
     }
 
     fn run(mut self) -> Result<LlvmModule<'ctx>, NvptxError> {
         // Create every distribution up front, in the entry block.
-        let mut sizes: Vec<u64> = Vec::new();
-        for i in 0..self.tf.body.num_values() {
-            if let Type::Tile(shape, _) = self.tf.body.ty(ValueId(i as u32))
-                && let [d] = shape.as_slice()
-                && let Some(n) = d.as_const()
-                && !sizes.contains(&n)
-            {
-                sizes.push(n);
-            }
-        }
-        for n in sizes {
-            self.dist(n)?;
+        let mut tiles: Vec<ValueId> = self.layouts.keys().copied().collect();
+        tiles.sort();
+        for v in tiles {
+            self.plan_layout(v)?;
         }
         let body = self.ctx.append_basic_block(self.function, "body");
         self.b.build_unconditional_branch(body).map_err(llvm)?;
@@ -295,14 +339,6 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
                 format!("{what} is not lowered to NVPTX yet"),
             )
         };
-        // Every tile this lowering handles is 1-d.
-        for &v in data.operands.iter().chain(&data.results) {
-            if self.tf.body.ty(v).shape().len() > 1 {
-                return Err(unsupported(
-                    "a tile of more than one dimension (it needs the GPU dialect's layouts)",
-                ));
-            }
-        }
         match data.kind {
             OpKind::Constant => self.constant(op),
             OpKind::ProgramId | OpKind::NumPrograms => {
@@ -329,6 +365,14 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             OpKind::Load => self.load(op),
             OpKind::Store => self.store(op),
             OpKind::Reduce => self.reduce(op),
+            OpKind::ConvertLayout
+            | OpKind::Broadcast
+            | OpKind::ExpandDims
+            | OpKind::Trans
+            | OpKind::Reshape => self.move_elements(op),
+            OpKind::Join => self.join(op),
+            OpKind::Split => self.split(op),
+            OpKind::Dot => self.dot(op),
             OpKind::For => self.for_op(op),
             OpKind::If => self.if_op(op),
             OpKind::While => self.while_op(op),
@@ -340,20 +384,26 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         }
     }
 
-    /// The shared-memory scratch for cross-warp reductions (8 bytes a warp).
-    fn scratch(&mut self) -> GlobalValue<'ctx> {
+    /// The kernel's shared memory: one dynamic buffer of `shared_bytes`
+    /// (the GPU pipeline's total), which every exchange uses from offset 0.
+    fn scratch(&mut self) -> Result<GlobalValue<'ctx>, NvptxError> {
         if let Some(g) = self.smem {
-            return g;
+            return Ok(g);
         }
-        let ty = self.ctx.i64_type().array_type(self.opts.num_warps);
+        if self.shared_bytes == 0 {
+            return Err(NvptxError(
+                "internal: an op uses shared memory that allocate-shared-memory did not count"
+                    .into(),
+            ));
+        }
+        let ty = self.ctx.i8_type().array_type(0);
         let g = self
             .module
-            .add_global(ty, Some(AddressSpace::from(3u16)), "reduce_scratch");
-        g.set_linkage(inkwell::module::Linkage::Internal);
-        g.set_initializer(&ty.get_undef());
+            .add_global(ty, Some(AddressSpace::from(3u16)), "tilefuse_smem");
+        g.set_linkage(inkwell::module::Linkage::External);
         g.set_alignment(16);
         self.smem = Some(g);
-        g
+        Ok(g)
     }
 }
 

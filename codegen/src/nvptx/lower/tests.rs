@@ -1,4 +1,4 @@
-//! Lowering 1-d kernels from DSL source to PTX for every architecture, with
+//! Lowering kernels from DSL source to PTX for every architecture, with
 //! ptxas assembling each (when ptxas is found; CI requires it).
 
 use super::{LowerOptions, lower_to_ptx};
@@ -53,6 +53,41 @@ pub fn outer<const B: usize>(x: Ptr<f32>, out: Ptr<f32>) {
     let v = load(x + i);
     store(out + i[(.., None)] * B + i[(None, ..)], v[(.., None)] * v[(None, ..)]);
 }
+
+#[tile_kernel]
+pub fn matmul<const BM: usize, const BN: usize, const BK: usize>(
+    a: Ptr<f16>, b: Ptr<f16>, c: Ptr<f32>, m: i32, n: i32, k: i32,
+) {
+    let rm = program_id(0) * BM + arange::<BM>();
+    let rn = program_id(1) * BN + arange::<BN>();
+    let rk = arange::<BK>();
+    let mut acc = zeros::<f32, BM, BN>();
+    for k0 in range(0, k, BK) {
+        let ka = k0 + rk;
+        let ta = load(a + rm[(.., None)] * k + ka[(None, ..)], (rm[(.., None)] < m) & (ka[(None, ..)] < k), 0.0);
+        let tb = load(b + ka[(.., None)] * n + rn[(None, ..)], (ka[(.., None)] < k) & (rn[(None, ..)] < n), 0.0);
+        acc = dot(ta, tb, acc);
+    }
+    store(c + rm[(.., None)] * n + rn[(None, ..)], acc, (rm[(.., None)] < m) & (rn[(None, ..)] < n));
+}
+
+#[tile_kernel]
+pub fn shapes<const B: usize>(x: Ptr<f32>, out: Ptr<f32>) {
+    let i = arange::<B>();
+    let t = load(x + i[(.., None)] * B + i[(None, ..)]);
+    let rows = sum(t, 1);
+    let cols = max(t, 0);
+    let tt = trans(t);
+    let j = join(rows, cols);
+    let (lo, hi) = split(j);
+    store(out + i[(.., None)] * B + i[(None, ..)], tt + lo[(.., None)] + hi[(None, ..)]);
+}
+
+#[tile_kernel]
+pub fn scanning<const B: usize>(x: Ptr<f32>, out: Ptr<f32>) {
+    let i = arange::<B>();
+    store(out + i, cumsum(load(x + i), 0));
+}
 "#;
 
 fn lower(
@@ -84,7 +119,25 @@ fn one_d_kernels_lower_for_every_arch_and_assemble() {
         ptxas.is_some() || std::env::var("TILEFUSE_REQUIRE_PTXAS").is_err(),
         "TILEFUSE_REQUIRE_PTXAS is set but no ptxas was found"
     );
-    let cases: [(&str, Vec<(&str, ConstValue)>); 5] = [
+    let cases: [(&str, Vec<(&str, ConstValue)>); 9] = [
+        ("outer", vec![("B", ConstValue::Int(64))]),
+        ("shapes", vec![("B", ConstValue::Int(32))]),
+        (
+            "matmul",
+            vec![
+                ("BM", ConstValue::Int(64)),
+                ("BN", ConstValue::Int(64)),
+                ("BK", ConstValue::Int(32)),
+            ],
+        ),
+        (
+            "matmul",
+            vec![
+                ("BM", ConstValue::Int(16)),
+                ("BN", ConstValue::Int(16)),
+                ("BK", ConstValue::Int(16)),
+            ],
+        ),
         ("vector_add", vec![("BLOCK", ConstValue::Int(1024))]),
         ("softmax", vec![("BLOCK", ConstValue::Int(1024))]),
         ("softmax", vec![("BLOCK", ConstValue::Int(32))]),
@@ -129,9 +182,9 @@ fn one_d_kernels_lower_for_every_arch_and_assemble() {
 
 #[test]
 fn what_is_not_lowered_yet_is_an_error_naming_the_op() {
-    let err = lower("outer", &[("B", ConstValue::Int(16))], Arch::Sm80, 4).unwrap_err();
+    let err = lower("scanning", &[("B", ConstValue::Int(16))], Arch::Sm80, 4).unwrap_err();
     assert!(err.contains("lower_tests.rs:"), "{err}");
-    assert!(err.contains("more than one dimension"), "{err}");
+    assert!(err.contains("tile.scan"), "{err}");
     let err = lower(
         "vector_add",
         &[("BLOCK", ConstValue::Int(64))],

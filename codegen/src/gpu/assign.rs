@@ -1,0 +1,306 @@
+//! `convert-to-gpu`: gives every tile value of a kernel a layout, and
+//! inserts `tile.convert_layout` where an op needs an operand in another one.
+//!
+//! Layouts are inferred rather than picked per op, so that most ops need no
+//! conversion at all:
+//!
+//! 1. **Classes.** Values that must share a layout are unified: the
+//!    operands and results of elementwise ops, loads, stores, atomics,
+//!    scans, sorts and `broadcast` (a blocked encoding fits any shape), a
+//!    `dot`'s accumulator and result, and everything a loop or `if`
+//!    carries (init, region argument, yielded value, result).
+//! 2. **Relations.** `expand_dims(x, d)` wants `x` in `slice(d, layout of
+//!    the result)`; a reduction along `d` gives `slice(d, layout of the
+//!    operand)`. These relate a class to one of a rank above.
+//! 3. **Assignment**, highest rank first: a class that a relation derives
+//!    from an assigned class takes that slice, any other takes
+//!    [`Encoding::default_for`] its rank.
+//! 4. **Conversions** where a relation does not hold (a 1-d value expanded
+//!    both as a row and as a column, say): a `convert_layout` before the
+//!    `expand_dims`, or after the reduction. Whether a conversion moves
+//!    data is decided later, on linear layouts: `remove-layout-conversions`
+//!    drops the ones that do not.
+//!
+//! `dot` operands, `trans`, `reshape`, `join`, `split` and descriptor loads
+//! start classes of their own; their lowering moves data as needed.
+
+use std::collections::HashMap;
+
+use super::encoding::Encoding;
+use super::table::{self, LayoutTable};
+use crate::ir::{Attr, Attrs, Body, Func, OpId, OpKind, Type, ValueId};
+use crate::passes::pipeline::PassError;
+
+/// The pass name used in errors and dumps.
+pub const NAME: &str = "convert-to-gpu";
+
+struct UnionFind(Vec<usize>);
+
+impl UnionFind {
+    fn find(&mut self, x: usize) -> usize {
+        let mut r = x;
+        while self.0[r] != r {
+            r = self.0[r];
+        }
+        let mut y = x;
+        while self.0[y] != r {
+            let next = self.0[y];
+            self.0[y] = r;
+            y = next;
+        }
+        r
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra != rb {
+            self.0[ra.max(rb)] = ra.min(rb);
+        }
+    }
+}
+
+/// `child = slice(dim, parent)`, from the op `at`.
+struct Relation {
+    child: ValueId,
+    parent: ValueId,
+    dim: usize,
+}
+
+fn rank_of(body: &Body, v: ValueId) -> usize {
+    body.ty(v).shape().len()
+}
+
+/// Runs convert-to-gpu on kernel `f` for `num_warps` warps.
+pub fn run(f: &mut Func, num_warps: u32) -> Result<bool, PassError> {
+    let body = &mut f.body;
+    let n = body.num_values();
+    let mut uf = UnionFind((0..n).collect());
+    let mut relations: Vec<Relation> = Vec::new();
+    let is_tile = |body: &Body, v: ValueId| body.ty(v).is_tile();
+    let unite_all = |uf: &mut UnionFind, body: &Body, vals: &[ValueId]| {
+        let tiles: Vec<ValueId> = vals.iter().copied().filter(|&v| is_tile(body, v)).collect();
+        for w in tiles.windows(2) {
+            uf.union(w[0].0 as usize, w[1].0 as usize);
+        }
+    };
+    let ops = body.walk(body.entry());
+    if ops
+        .iter()
+        .any(|&op| body.op(op).attr(table::LAYOUT).is_some())
+    {
+        // Already converted: every tile value must have its layout.
+        table::read(f)?;
+        return Ok(false);
+    }
+    for &op in &ops {
+        let d = body.op(op).clone();
+        match d.kind {
+            OpKind::Binary(_)
+            | OpKind::Unary(_)
+            | OpKind::Cmp
+            | OpKind::Select
+            | OpKind::Fma
+            | OpKind::Cast
+            | OpKind::Bitcast
+            | OpKind::AddPtr
+            | OpKind::Load
+            | OpKind::Store
+            | OpKind::AtomicRmw
+            | OpKind::AtomicCas
+            | OpKind::Scan
+            | OpKind::Sort
+            | OpKind::TopK
+            | OpKind::Broadcast
+            | OpKind::Assert => {
+                let all: Vec<ValueId> = d.operands.iter().chain(&d.results).copied().collect();
+                unite_all(&mut uf, body, &all);
+            }
+            OpKind::Dot => unite_all(&mut uf, body, &[d.operands[2], d.results[0]]),
+            OpKind::ExpandDims => {
+                let dim = d.attr("axis").and_then(Attr::as_int).unwrap_or(0) as usize;
+                relations.push(Relation {
+                    child: d.operands[0],
+                    parent: d.results[0],
+                    dim,
+                });
+            }
+            OpKind::Reduce if is_tile(body, d.results[0]) => {
+                let dim = d.attr("axis").and_then(Attr::as_int).unwrap_or(0) as usize;
+                relations.push(Relation {
+                    child: d.results[0],
+                    parent: d.operands[0],
+                    dim,
+                });
+            }
+            OpKind::For => {
+                let args = body.region(d.regions[0]).args.clone();
+                let yielded = terminator_operands(body, d.regions[0]);
+                for (i, &r) in d.results.iter().enumerate() {
+                    unite_all(
+                        &mut uf,
+                        body,
+                        &[d.operands[3 + i], args[1 + i], yielded[i], r],
+                    );
+                }
+            }
+            OpKind::If => {
+                let then_y = terminator_operands(body, d.regions[0]);
+                let else_y = terminator_operands(body, d.regions[1]);
+                for (i, &r) in d.results.iter().enumerate() {
+                    unite_all(&mut uf, body, &[then_y[i], else_y[i], r]);
+                }
+            }
+            OpKind::While => {
+                let before = body.region(d.regions[0]).args.clone();
+                let after = body.region(d.regions[1]).args.clone();
+                let cond = terminator_operands(body, d.regions[0]);
+                let yielded = terminator_operands(body, d.regions[1]);
+                for (i, &a) in before.iter().enumerate() {
+                    unite_all(&mut uf, body, &[d.operands[i], a, yielded[i]]);
+                }
+                for (i, &r) in d.results.iter().enumerate() {
+                    unite_all(&mut uf, body, &[cond[1 + i], after[i], r]);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // Every tile value, grouped by class, classes by decreasing rank.
+    let mut members: HashMap<usize, Vec<ValueId>> = HashMap::new();
+    for v in (0..n as u32).map(ValueId) {
+        if is_tile(body, v) {
+            members.entry(uf.find(v.0 as usize)).or_default().push(v);
+        }
+    }
+    let mut classes: Vec<usize> = members.keys().copied().collect();
+    classes.sort_by_key(|&c| (std::cmp::Reverse(rank_of(body, members[&c][0])), c));
+    let mut class_enc: HashMap<usize, Encoding> = HashMap::new();
+    for &c in &classes {
+        let derived = relations.iter().find_map(|r| {
+            if uf.find(r.child.0 as usize) != c {
+                return None;
+            }
+            class_enc
+                .get(&uf.find(r.parent.0 as usize))
+                .map(|p| p.sliced(r.dim))
+        });
+        let rank = rank_of(body, members[&c][0]);
+        class_enc.insert(
+            c,
+            derived.unwrap_or_else(|| Encoding::default_for(rank, num_warps)),
+        );
+    }
+    let mut layouts: LayoutTable = LayoutTable::new();
+    for (&c, vs) in &members {
+        for &v in vs {
+            layouts.insert(v, class_enc[&c].clone());
+        }
+    }
+
+    // Conversions where a relation does not hold.
+    let mut changed = false;
+    for &op in &ops {
+        let d = body.op(op).clone();
+        match d.kind {
+            OpKind::ExpandDims => {
+                let dim = d.attr("axis").and_then(Attr::as_int).unwrap_or(0) as usize;
+                let want = layouts[&d.results[0]].sliced(dim);
+                let x = d.operands[0];
+                if !same_layout(body, x, &layouts[&x], &want)? {
+                    let c = convert_before(body, op, x, &want);
+                    layouts.insert(c, want);
+                    body.op_mut(op).operands[0] = c;
+                    changed = true;
+                }
+            }
+            OpKind::Reduce if is_tile(body, d.results[0]) => {
+                let dim = d.attr("axis").and_then(Attr::as_int).unwrap_or(0) as usize;
+                let natural = layouts[&d.operands[0]].sliced(dim);
+                let r = d.results[0];
+                let have = layouts[&r].clone();
+                if !same_layout(body, r, &natural, &have)? {
+                    let c = convert_after(body, op, r, &have);
+                    layouts.insert(r, natural);
+                    layouts.insert(c, have);
+                    changed = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    for op in body.walk(body.entry()) {
+        table::set(body, op, &layouts);
+    }
+    Ok(changed || !layouts.is_empty())
+}
+
+fn terminator_operands(body: &Body, r: crate::ir::RegionId) -> Vec<ValueId> {
+    body.region(r)
+        .ops
+        .last()
+        .map(|&t| body.op(t).operands.clone())
+        .unwrap_or_default()
+}
+
+/// Whether `a` and `b` distribute a tile of `v`'s shape the same way.
+pub fn same_layout(body: &Body, v: ValueId, a: &Encoding, b: &Encoding) -> Result<bool, PassError> {
+    if a == b {
+        return Ok(true);
+    }
+    let shape = const_shape(body, v)?;
+    let la = a.to_linear(&shape).map_err(|e| layout_err(body, v, e.0))?;
+    let lb = b.to_linear(&shape).map_err(|e| layout_err(body, v, e.0))?;
+    Ok(la == lb)
+}
+
+fn layout_err(body: &Body, v: ValueId, m: String) -> PassError {
+    let loc = body
+        .def_op(v)
+        .map(|o| body.op(o).loc.clone())
+        .unwrap_or_else(crate::ir::Location::unknown);
+    PassError::new(NAME, loc, format!("{}: {m}", table::describe(body, v)))
+}
+
+/// The static shape of tile `v` (the kernel is specialized).
+pub fn const_shape(body: &Body, v: ValueId) -> Result<Vec<u64>, PassError> {
+    body.ty(v)
+        .const_shape()
+        .ok_or_else(|| layout_err(body, v, format!("{} has a symbolic shape", body.ty(v))))
+}
+
+fn convert_op(body: &mut Body, x: ValueId, to: &Encoding) -> OpId {
+    let ty: Type = body.ty(x).clone();
+    let loc = body
+        .def_op(x)
+        .map(|o| body.op(o).loc.clone())
+        .unwrap_or_else(crate::ir::Location::unknown);
+    body.create_op(
+        OpKind::ConvertLayout,
+        vec![x],
+        vec![ty],
+        Attrs::new().with(table::LAYOUT, Attr::Str(to.to_string())),
+        vec![],
+        loc,
+    )
+}
+
+/// Inserts `convert_layout x` to `to` right before `op`; returns the converted value.
+pub fn convert_before(body: &mut Body, op: OpId, x: ValueId, to: &Encoding) -> ValueId {
+    let c = convert_op(body, x, to);
+    let (r, i) = body.position(op).expect("linked");
+    body.insert_op(r, i, c);
+    body.op(c).results[0]
+}
+
+/// Inserts `convert_layout r` to `to` right after `op` (which defines `r`) and
+/// makes every other use of `r` use it; returns the converted value.
+pub fn convert_after(body: &mut Body, op: OpId, r: ValueId, to: &Encoding) -> ValueId {
+    let c = convert_op(body, r, to);
+    let (reg, i) = body.position(op).expect("linked");
+    body.insert_op(reg, i + 1, c);
+    let cv = body.op(c).results[0];
+    body.replace_all_uses(r, cv);
+    body.op_mut(c).operands[0] = r;
+    cv
+}

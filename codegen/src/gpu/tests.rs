@@ -1,0 +1,26 @@
+//! Golden and behaviour tests of the GPU passes.
+
+use super::{assign, remove_conversions, shared_memory};
+use crate::passes::golden::{check, each_func};
+
+#[test]
+fn convert_to_gpu_golden() {
+    check(assign::NAME, |m| each_func(m, |f| assign::run(f, 4)));
+}
+
+#[test]
+fn remove_layout_conversions_golden() {
+    check(remove_conversions::NAME, |m| {
+        each_func(m, remove_conversions::run)
+    });
+}
+
+#[test]
+fn allocate_shared_memory_golden() {
+    fn annotate(f: &mut crate::ir::Func) -> Result<bool, crate::passes::pipeline::PassError> {
+        let before = crate::ir::print_func(f);
+        shared_memory::run(f)?;
+        Ok(crate::ir::print_func(f) != before)
+    }
+    check(shared_memory::NAME, |m| each_func(m, annotate));
+}
