@@ -243,3 +243,63 @@ fn launchers_run_prebuilt_ptx_on_the_gpu() {
         "{err}"
     );
 }
+
+/// `c = a · b` in f64 from the f16 inputs.
+fn matmul_reference(a: &[f16], b: &[f16], m: usize, n: usize, k: usize) -> Vec<f64> {
+    let mut c = vec![0.0f64; m * n];
+    for i in 0..m {
+        for p in 0..k {
+            let x = a[i * k + p].to_f64();
+            for j in 0..n {
+                c[i * n + j] += x * b[p * n + j].to_f64();
+            }
+        }
+    }
+    c
+}
+
+#[test]
+#[ignore = "needs a CUDA GPU"]
+fn matmul_runs_2d_tiles_and_dot_on_the_gpu() {
+    let gpu = gpu();
+    let mut rng = SmallRng::seed_from_u64(5);
+    // Ragged sizes: not multiples of any block, so every mask matters.
+    for (m, n, k) in [(1usize, 1usize, 1usize), (77, 130, 45), (200, 64, 96)] {
+        let a: Vec<f16> = (0..m * k)
+            .map(|_| f16::from_f32(rng.random_range(-1.0..1.0)))
+            .collect();
+        let b: Vec<f16> = (0..k * n)
+            .map(|_| f16::from_f32(rng.random_range(-1.0..1.0)))
+            .collect();
+        let want = matmul_reference(&a, &b, m, n, k);
+        let (ga, gb) = (
+            gpu.tensor(&a, [m, k]).unwrap(),
+            gpu.tensor(&b, [k, n]).unwrap(),
+        );
+        let mut g64 = gpu.zeros::<f32>([m, n]).unwrap();
+        tilefuse::kernels::basic::matmul::<64, 64, 32>::launch(
+            &gpu,
+            Grid::xy(m.div_ceil(64), n.div_ceil(64)),
+            (&ga, &gb, &mut g64, m as i32, n as i32, k as i32),
+        )
+        .unwrap();
+        let mut g16 = gpu.zeros::<f32>([m, n]).unwrap();
+        tilefuse::kernels::basic::matmul::<16, 16, 16>::launch(
+            &gpu,
+            Grid::xy(m.div_ceil(16), n.div_ceil(16)),
+            (&ga, &gb, &mut g16, m as i32, n as i32, k as i32),
+        )
+        .unwrap();
+        for (name, got) in [("64x64x32", g64.to_vec()), ("16x16x16", g16.to_vec())] {
+            let worst = got
+                .iter()
+                .zip(&want)
+                .map(|(g, w)| (f64::from(*g) - w).abs())
+                .fold(0.0f64, f64::max);
+            assert!(
+                worst <= 1e-4 * k as f64,
+                "{name} m={m} n={n} k={k}: max error {worst}"
+            );
+        }
+    }
+}
