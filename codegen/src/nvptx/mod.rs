@@ -6,6 +6,8 @@
 //!   chooses it; the text is never edited afterwards).
 //! - [`intrinsics`]: the NVVM intrinsics the lowering uses, each looked up
 //!   with `Intrinsic::find`, a missing one being an error.
+//! - [`inline_ptx`]: the catalogue of special instructions emitted as
+//!   inline PTX, each with the oldest architecture that has it.
 //! - [`kernel`]: declaring a kernel entry (the `ptx_kernel` calling
 //!   convention and launch bounds).
 //! - [`emit`]: O3 and PTX emission, with the checks every PTX must pass.
@@ -13,9 +15,11 @@
 //! - [`ptxas`]: finding and running `ptxas` to assemble PTX and read its
 //!   register and spill report.
 //!
-//! The lowering of tile IR onto these pieces comes with the GPU dialect.
+//! - [`lower`]: tile IR (after the GPU dialect's passes) to LLVM IR.
+//! - [`prebuild`]: PTX for every declared configuration of bundled kernels.
 
 pub mod emit;
+pub mod inline_ptx;
 pub mod intrinsics;
 pub mod kernel;
 pub mod lower;

@@ -7,6 +7,7 @@ use inkwell::values::{BasicValueEnum, IntValue};
 
 use super::{Lowered, Lowerer, NvptxError, err_at, llvm, scalar_llvm};
 use crate::ir::OpId;
+use crate::nvptx::inline_ptx::{PtxInstr, emit, predicated_load, predicated_store};
 
 impl<'ctx> Lowerer<'ctx, '_> {
     fn regs_of(&self, l: &Lowered<'ctx>, r: usize) -> BasicValueEnum<'ctx> {
@@ -26,6 +27,93 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 err_at(&data.loc, data.kind, "the first operand is not a pointer")
             })?;
         Ok(scalar_llvm(self.ctx, pointee))
+    }
+
+    /// The width in bits of what the op's first operand points to.
+    fn pointee_bits(&self, data: &crate::ir::OpData) -> Result<u32, NvptxError> {
+        let (pointee, _) =
+            self.tf.body.ty(data.operands[0]).pointee().ok_or_else(|| {
+                err_at(&data.loc, data.kind, "the first operand is not a pointer")
+            })?;
+        Ok(pointee.bits())
+    }
+
+    /// `v` as an integer of its width (floats are bit-cast).
+    fn as_bits(&mut self, v: BasicValueEnum<'ctx>) -> Result<IntValue<'ctx>, NvptxError> {
+        Ok(match v {
+            BasicValueEnum::IntValue(i) => i,
+            BasicValueEnum::FloatValue(f) => {
+                let bits = f.get_type().get_bit_width();
+                let t = std::num::NonZero::new(bits)
+                    .and_then(|b| self.ctx.custom_width_int_type(b).ok())
+                    .ok_or_else(|| NvptxError(format!("internal: no {bits}-bit integer type")))?;
+                self.b
+                    .build_bit_cast(f, t, "")
+                    .map_err(llvm)?
+                    .into_int_value()
+            }
+            BasicValueEnum::PointerValue(p) => self
+                .b
+                .build_ptr_to_int(p, self.ctx.i64_type(), "")
+                .map_err(llvm)?,
+            other => {
+                return Err(NvptxError(format!(
+                    "internal: cannot move a {other:?} through a predicated access"
+                )));
+            }
+        })
+    }
+
+    /// `cond ? *ptr : otherwise` with one predicated `ld.global`.
+    fn predicated_load(
+        &mut self,
+        instr: PtxInstr,
+        ptr: inkwell::values::PointerValue<'ctx>,
+        cond: IntValue<'ctx>,
+        otherwise: BasicValueEnum<'ctx>,
+    ) -> Result<BasicValueEnum<'ctx>, NvptxError> {
+        let other_bits = self.as_bits(otherwise)?;
+        let got = emit(
+            self.ctx,
+            &self.b,
+            self.arch,
+            instr,
+            Some(other_bits.get_type().into()),
+            &[ptr.into(), cond.into(), other_bits.into()],
+        )?
+        .expect("a load returns its value");
+        Ok(match otherwise {
+            BasicValueEnum::IntValue(_) => got,
+            BasicValueEnum::PointerValue(p) => self
+                .b
+                .build_int_to_ptr(got.into_int_value(), p.get_type(), "")
+                .map_err(llvm)?
+                .into(),
+            other => self
+                .b
+                .build_bit_cast(got, other.get_type(), "")
+                .map_err(llvm)?,
+        })
+    }
+
+    /// `if cond { *ptr = val }` with one predicated `st.global`.
+    fn predicated_store(
+        &mut self,
+        instr: PtxInstr,
+        ptr: inkwell::values::PointerValue<'ctx>,
+        val: BasicValueEnum<'ctx>,
+        cond: IntValue<'ctx>,
+    ) -> Result<(), NvptxError> {
+        let bits = self.as_bits(val)?;
+        emit(
+            self.ctx,
+            &self.b,
+            self.arch,
+            instr,
+            None,
+            &[ptr.into(), bits.into(), cond.into()],
+        )?;
+        Ok(())
     }
 
     pub(super) fn addptr(&mut self, op: OpId) -> Result<(), NvptxError> {
@@ -110,6 +198,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let mask = data.operands.get(1).map(|&m| self.get(m));
         let other = data.operands.get(2).map(|&o| self.get(o));
         let zero = elem_t.const_zero();
+        let pointee_bits = self.pointee_bits(&data)?;
         let n = match &p {
             Lowered::Tile(regs, _) => regs.len(),
             Lowered::Scalar(_) => 1,
@@ -122,11 +211,14 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 Some(m) => {
                     let cond = self.regs_of(m, r).into_int_value();
                     let otherwise = other.as_ref().map_or(zero, |o| self.regs_of(o, r));
-                    self.guarded(
-                        cond,
-                        |this| this.b.build_load(elem_t, ptr, "").map_err(llvm),
-                        otherwise,
-                    )?
+                    match predicated_load(pointee_bits) {
+                        Some(instr) => self.predicated_load(instr, ptr, cond, otherwise)?,
+                        None => self.guarded(
+                            cond,
+                            |this| this.b.build_load(elem_t, ptr, "").map_err(llvm),
+                            otherwise,
+                        )?,
+                    }
                 }
             };
             out.push(v);
@@ -166,6 +258,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
             }
             Lowered::Tile(regs, d) => {
                 let (n, d) = (regs.len(), d.clone());
+                let bits = self.pointee_bits(&data)?;
                 for r in 0..n {
                     if r as u64 & d.dup_reg_mask != 0 {
                         continue; // a copy of an element another register stores
@@ -181,9 +274,12 @@ impl<'ctx> Lowerer<'ctx, '_> {
                         self.regs_of(&p, r).into_pointer_value(),
                         self.regs_of(&v, r),
                     );
-                    self.when(cond, |this| {
-                        this.b.build_store(ptr, val).map(|_| ()).map_err(llvm)
-                    })?;
+                    match predicated_store(bits) {
+                        Some(instr) => self.predicated_store(instr, ptr, val, cond)?,
+                        None => self.when(cond, |this| {
+                            this.b.build_store(ptr, val).map(|_| ()).map_err(llvm)
+                        })?,
+                    }
                 }
                 Ok(())
             }

@@ -1,0 +1,186 @@
+//! The catalogue of special instructions emitted as inline PTX: every one
+//! the lowering uses is listed here once, with its template, its LLVM
+//! constraint string and the oldest architecture that has it, so that a
+//! kernel lowered for an older target fails with an error naming the
+//! instruction rather than PTX that ptxas rejects.
+//!
+//! Templates use LLVM's `$n` operand syntax; constraints follow LLVM's NVPTX
+//! inline-assembly letters: `h` 16-bit, `r` 32-bit, `l` 64-bit registers,
+//! `b` a predicate (an `i1`), `=&` an early-clobbered output.
+//!
+//! Intrinsics LLVM provides (`shfl.sync`, `bar.sync`, `ex2.approx`, special
+//! registers) go through [`super::intrinsics`] instead.
+
+use inkwell::builder::Builder;
+use inkwell::context::Context;
+use inkwell::types::{BasicMetadataTypeEnum, BasicType};
+use inkwell::values::{BasicMetadataValueEnum, BasicValueEnum};
+
+use super::NvptxError;
+use crate::arch::Arch;
+
+/// One special instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PtxInstr {
+    /// A short name for messages.
+    pub name: &'static str,
+    /// The inline-asm template.
+    pub template: &'static str,
+    /// The LLVM constraint string (outputs first).
+    pub constraints: &'static str,
+    /// The oldest architecture that has the instruction.
+    pub min_arch: Arch,
+    /// Whether it has side effects (stores; loads too, so that LLVM never
+    /// moves them across stores it cannot see).
+    pub side_effects: bool,
+}
+
+/// `$0 = $2 ? load.b16 [$1] : $3`: a predicated 16-bit global load.
+pub const LD_GLOBAL_PRED_B16: PtxInstr = PtxInstr {
+    name: "ld.global.b16 (predicated)",
+    template: "mov.b16 $0, $3;\n\t@$2 ld.global.b16 $0, [$1];",
+    constraints: "=&h,l,b,h",
+    min_arch: Arch::Sm75,
+    side_effects: true,
+};
+
+/// `$0 = $2 ? load.b32 [$1] : $3`: a predicated 32-bit global load.
+pub const LD_GLOBAL_PRED_B32: PtxInstr = PtxInstr {
+    name: "ld.global.b32 (predicated)",
+    template: "mov.b32 $0, $3;\n\t@$2 ld.global.b32 $0, [$1];",
+    constraints: "=&r,l,b,r",
+    min_arch: Arch::Sm75,
+    side_effects: true,
+};
+
+/// `$0 = $2 ? load.b64 [$1] : $3`: a predicated 64-bit global load.
+pub const LD_GLOBAL_PRED_B64: PtxInstr = PtxInstr {
+    name: "ld.global.b64 (predicated)",
+    template: "mov.b64 $0, $3;\n\t@$2 ld.global.b64 $0, [$1];",
+    constraints: "=&l,l,b,l",
+    min_arch: Arch::Sm75,
+    side_effects: true,
+};
+
+/// `if $2 { store.b16 [$0] = $1 }`.
+pub const ST_GLOBAL_PRED_B16: PtxInstr = PtxInstr {
+    name: "st.global.b16 (predicated)",
+    template: "@$2 st.global.b16 [$0], $1;",
+    constraints: "l,h,b,~{memory}",
+    min_arch: Arch::Sm75,
+    side_effects: true,
+};
+
+/// `if $2 { store.b32 [$0] = $1 }`.
+pub const ST_GLOBAL_PRED_B32: PtxInstr = PtxInstr {
+    name: "st.global.b32 (predicated)",
+    template: "@$2 st.global.b32 [$0], $1;",
+    constraints: "l,r,b,~{memory}",
+    min_arch: Arch::Sm75,
+    side_effects: true,
+};
+
+/// `if $2 { store.b64 [$0] = $1 }`.
+pub const ST_GLOBAL_PRED_B64: PtxInstr = PtxInstr {
+    name: "st.global.b64 (predicated)",
+    template: "@$2 st.global.b64 [$0], $1;",
+    constraints: "l,l,b,~{memory}",
+    min_arch: Arch::Sm75,
+    side_effects: true,
+};
+
+/// Every instruction of the catalogue.
+pub const CATALOG: [PtxInstr; 6] = [
+    LD_GLOBAL_PRED_B16,
+    LD_GLOBAL_PRED_B32,
+    LD_GLOBAL_PRED_B64,
+    ST_GLOBAL_PRED_B16,
+    ST_GLOBAL_PRED_B32,
+    ST_GLOBAL_PRED_B64,
+];
+
+/// The predicated load of a `bits`-wide value, if there is one.
+pub fn predicated_load(bits: u32) -> Option<PtxInstr> {
+    match bits {
+        16 => Some(LD_GLOBAL_PRED_B16),
+        32 => Some(LD_GLOBAL_PRED_B32),
+        64 => Some(LD_GLOBAL_PRED_B64),
+        _ => None,
+    }
+}
+
+/// The predicated store of a `bits`-wide value, if there is one.
+pub fn predicated_store(bits: u32) -> Option<PtxInstr> {
+    match bits {
+        16 => Some(ST_GLOBAL_PRED_B16),
+        32 => Some(ST_GLOBAL_PRED_B32),
+        64 => Some(ST_GLOBAL_PRED_B64),
+        _ => None,
+    }
+}
+
+/// Emits `instr` with `args`, returning its result when `ret` is given.
+pub fn emit<'ctx>(
+    ctx: &'ctx Context,
+    b: &Builder<'ctx>,
+    arch: Arch,
+    instr: PtxInstr,
+    ret: Option<inkwell::types::BasicTypeEnum<'ctx>>,
+    args: &[BasicValueEnum<'ctx>],
+) -> Result<Option<BasicValueEnum<'ctx>>, NvptxError> {
+    if arch < instr.min_arch {
+        return Err(NvptxError(format!(
+            "`{}` needs {} or newer; the target is {}",
+            instr.name,
+            instr.min_arch.name(),
+            arch.name()
+        )));
+    }
+    let params: Vec<BasicMetadataTypeEnum> = args.iter().map(|a| a.get_type().into()).collect();
+    let fn_type = match ret {
+        Some(t) => t.fn_type(&params, false),
+        None => ctx.void_type().fn_type(&params, false),
+    };
+    let asm = ctx.create_inline_asm(
+        fn_type,
+        instr.template.to_string(),
+        instr.constraints.to_string(),
+        instr.side_effects,
+        false,
+        None,
+        false,
+    );
+    let margs: Vec<BasicMetadataValueEnum> = args.iter().map(|&a| a.into()).collect();
+    let call = b
+        .build_indirect_call(fn_type, asm, &margs, "")
+        .map_err(|e| NvptxError(format!("LLVM builder: {e}")))?;
+    Ok(ret.map(|_| call.try_as_basic_value().unwrap_basic()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_entries_are_consistent() {
+        for i in CATALOG {
+            let operands = i
+                .constraints
+                .split(',')
+                .filter(|c| !c.starts_with('~'))
+                .count();
+            let highest = (0..10)
+                .rev()
+                .find(|n| i.template.contains(&format!("${n}")))
+                .expect("uses an operand");
+            assert_eq!(
+                highest + 1,
+                operands,
+                "{}: template and constraints disagree",
+                i.name
+            );
+        }
+        assert_eq!(predicated_load(32), Some(LD_GLOBAL_PRED_B32));
+        assert_eq!(predicated_store(8), None);
+    }
+}
