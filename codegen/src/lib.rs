@@ -8,6 +8,8 @@
 //!   that lists them in order.
 //! - [`interp`]: the CPU interpreter, the reference semantics of tile IR.
 //!
+//! - [`kernel_dump`]: the bundled kernels' IR and configurations as files,
+//!   which `tilefuse prebuild --ir` reads.
 //! - [`layout`]: linear layouts, the data the GPU dialect's layouts are made of.
 //! - `nvptx` (feature `llvm`): LLVM 22 through inkwell, PTX emission, ptxas.
 //!
@@ -18,6 +20,7 @@ pub mod arch;
 pub mod frontend;
 pub mod interp;
 pub mod ir;
+pub mod kernel_dump;
 pub mod layout;
 #[cfg(feature = "llvm")]
 pub mod nvptx;
