@@ -23,6 +23,8 @@ cargo clippy -p tilefuse-codegen --features llvm --all-targets --locked -- -D wa
 TILEFUSE_REQUIRE_PTXAS=1 cargo test -p tilefuse-codegen --features llvm --locked nvptx 2>&1 | tee -a "$log"
 
 echo "== the committed prebuilt PTX is what the compiler produces now"
+# The registry dump (examples/dump_kernels.rs) reuses the facade built above;
+# tests/prebuilt.rs (run above) checks the registry is complete.
 fresh="$(mktemp -d)"
 scripts/prebuild.sh "$fresh"
 if ! diff -r "$fresh" ptx >/dev/null; then

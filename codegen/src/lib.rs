@@ -9,6 +9,8 @@
 //! - [`interp`]: the CPU interpreter, the reference semantics of tile IR.
 //!
 //! - [`gpu`]: the tile-gpu dialect (layouts on tile values) and its passes.
+//! - [`kernel_dump`]: the bundled kernels' IR and configurations as files,
+//!   which `tilefuse prebuild --ir` reads.
 //! - [`layout`]: linear layouts, the data the GPU dialect's layouts are made of.
 //! - `nvptx` (feature `llvm`): LLVM 22 through inkwell, PTX emission, ptxas.
 //!
@@ -20,6 +22,7 @@ pub mod frontend;
 pub mod gpu;
 pub mod interp;
 pub mod ir;
+pub mod kernel_dump;
 pub mod layout;
 #[cfg(feature = "llvm")]
 pub mod nvptx;

@@ -1,4 +1,4 @@
-//! The `tilefuse` command line: `dump` at every stage, and its errors.
+//! The `tilefuse` command line: `dump` at every stage, `prebuild` of a kernel dump, and their errors.
 
 use std::process::Command;
 
@@ -181,4 +181,112 @@ fn nvptx_ptx_stage_emits_the_kernel() {
         "sm_70",
     ]);
     assert!(!ok && err.contains("unknown --arch `sm_70`"), "{err}");
+}
+
+#[test]
+fn prebuild_reads_a_kernel_dump_not_sources() {
+    let (ok, _, err) = tilefuse(&["prebuild", FILE]);
+    assert!(!ok, "prebuild of a source file must fail");
+    assert!(
+        err.contains("prebuild reads a kernel dump") && err.contains("dump_kernels"),
+        "{err}"
+    );
+}
+
+/// A dump of `FILE`'s two kernels: `softmax` with its configuration, `scale`
+/// with one GPU configuration and one `cpu_only` one, and `twice` prebuilt.
+#[cfg(feature = "llvm")]
+fn write_test_dump(dir: &std::path::Path) {
+    use tilefuse_codegen::frontend::compile_source;
+    use tilefuse_codegen::ir::{ConstValue, Module, print_module};
+    use tilefuse_codegen::kernel_dump::{DumpConfig, KernelDump, write_dump};
+    let src = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(FILE))
+        .unwrap();
+    let module = compile_source(&src, FILE).unwrap();
+    let ir = |name: &str| {
+        print_module(&Module {
+            funcs: module
+                .funcs
+                .iter()
+                .filter(|f| f.name == name || f.name == "row_max")
+                .cloned()
+                .collect(),
+        })
+    };
+    let config = |consts: Vec<(String, ConstValue)>, cpu_only| DumpConfig {
+        consts,
+        num_warps: 4,
+        num_stages: 2,
+        cpu_only,
+    };
+    let kernels = [
+        KernelDump {
+            path: "data::softmax".into(),
+            name: "softmax".into(),
+            ir: ir("softmax"),
+            flags: vec![],
+            configs: vec![config(vec![("BLOCK".into(), ConstValue::Int(128))], false)],
+        },
+        KernelDump {
+            path: "data::scale".into(),
+            name: "scale".into(),
+            ir: ir("scale"),
+            flags: vec!["twice".into()],
+            configs: vec![config(vec![], false), config(vec![], true)],
+        },
+    ];
+    write_dump(&kernels, dir).unwrap();
+}
+
+#[cfg(feature = "llvm")]
+#[test]
+fn prebuild_builds_a_dump_for_the_chosen_archs() {
+    let tmp = std::env::temp_dir().join(format!("tilefuse-cli-prebuild-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let (dump, out) = (tmp.join("dump"), tmp.join("ptx"));
+    write_test_dump(&dump);
+    let (ok, stdout, err) = tilefuse(&[
+        "prebuild",
+        "--ir",
+        dump.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--arch",
+        "sm_80",
+        "--arch",
+        "sm_90a",
+    ]);
+    assert!(ok, "{err}");
+    // softmax once, scale with twice = false and true: 3 variants on 2 archs.
+    assert!(
+        stdout.contains("wrote 6 PTX files of 2 kernels"),
+        "{stdout}"
+    );
+    let count = |arch: &str| std::fs::read_dir(out.join(arch)).map_or(0, |d| d.count());
+    assert_eq!((count("sm_80"), count("sm_90a"), count("sm_75")), (3, 3, 0));
+    let index = std::fs::read_to_string(out.join("index.rs")).unwrap();
+    assert_eq!(index.matches("source_hash: 0x").count(), 6, "{index}");
+    let manifest = std::fs::read_to_string(out.join("manifest.md")).unwrap();
+    assert!(
+        manifest.contains("| data::scale | twice = true | sm_90a | 4 |"),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains("| data::scale | no constants | cpu_only"),
+        "{manifest}"
+    );
+
+    let (ok, _, err) = tilefuse(&["prebuild", "--out", out.to_str().unwrap()]);
+    assert!(!ok && err.contains("prebuild needs --ir DUMP"), "{err}");
+    let (ok, _, err) = tilefuse(&["prebuild", "--ir", tmp.join("nope").to_str().unwrap()]);
+    assert!(!ok && err.contains("kernels.txt"), "{err}");
+    let (ok, _, err) = tilefuse(&[
+        "prebuild",
+        "--ir",
+        dump.to_str().unwrap(),
+        "--arch",
+        "sm_70",
+    ]);
+    assert!(!ok && err.contains("unknown --arch `sm_70`"), "{err}");
+    let _ = std::fs::remove_dir_all(&tmp);
 }

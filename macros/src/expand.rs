@@ -15,7 +15,9 @@ use tilefuse_codegen::frontend::{
 use tilefuse_codegen::ir::{ConstValue, Module, ScalarType, print_module, verify_module};
 
 use crate::paths::key;
-use tilefuse_codegen::frontend::configs::{Config, check_configs, parse_kernel_attr};
+use tilefuse_codegen::frontend::configs::{
+    Config, check_configs, check_prebuild_flags, parse_kernel_attr,
+};
 
 /// The marker the tile functions' `macro_rules!` match on.
 const MARKER: &str = "tilefuse_resolve";
@@ -290,7 +292,9 @@ fn tile_kernel_inner(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
         )
     })?;
     let sig = frontend::kernel_signature(&kernel)?;
-    check_configs(&parse_kernel_attr(attr.clone())?, &sig)?;
+    let parsed = parse_kernel_attr(attr.clone())?;
+    check_configs(&parsed, &sig)?;
+    check_prebuild_flags(&parsed, &sig)?;
     let state = State {
         target: Target::Kernel { attr, item },
         collected: Vec::new(),
@@ -313,7 +317,9 @@ fn finish_kernel(state: State) -> syn::Result<TokenStream> {
     };
     let kernel: syn::ItemFn = syn::parse2(item.clone())?;
     let sig = frontend::kernel_signature(&kernel)?;
-    let configs = check_configs(&parse_kernel_attr(attr.clone())?, &sig)?;
+    let parsed = parse_kernel_attr(attr.clone())?;
+    let configs = check_configs(&parsed, &sig)?;
+    let flags = check_prebuild_flags(&parsed, &sig)?;
     let (fns, resolver) = ClosureResolver::new(&state.collected, &state.roots)?;
     // A tile function that fails on its own has reported its errors where
     // it is defined; don't report them a second time from every kernel.
@@ -322,7 +328,7 @@ fn finish_kernel(state: State) -> syn::Result<TokenStream> {
             return Ok(TokenStream::new());
         }
     }
-    finish(&kernel, &sig, &configs, &fns, &resolver)
+    finish(&kernel, &sig, &configs, &flags, &fns, &resolver)
 }
 
 /// Compiles the kernel, checks every configuration, emits the Rust items.
@@ -330,6 +336,7 @@ fn finish(
     kernel: &syn::ItemFn,
     sig: &KernelSig,
     configs: &[Config],
+    flags: &[String],
     fns: &[syn::ItemFn],
     resolver: &ClosureResolver,
 ) -> syn::Result<TokenStream> {
@@ -348,7 +355,13 @@ fn finish(
     for (i, c) in configs.iter().enumerate() {
         check_config(kernel, sig, c, i, fns, resolver, &module)?;
     }
-    Ok(emit_kernel(kernel, sig, configs, &print_module(&module)))
+    Ok(emit_kernel(
+        kernel,
+        sig,
+        configs,
+        flags,
+        &print_module(&module),
+    ))
 }
 
 /// Compiles the kernel once more with a configuration's values (and each
@@ -438,7 +451,13 @@ fn const_value_tokens(v: &ConstValue) -> TokenStream {
 }
 
 /// The struct, its IR, its metadata and its typed launcher.
-fn emit_kernel(kernel: &syn::ItemFn, sig: &KernelSig, configs: &[Config], ir: &str) -> TokenStream {
+fn emit_kernel(
+    kernel: &syn::ItemFn,
+    sig: &KernelSig,
+    configs: &[Config],
+    flags: &[String],
+    ir: &str,
+) -> TokenStream {
     let name = &sig.name;
     let name_str = name.to_string();
     let vis = &sig.vis;
@@ -478,12 +497,13 @@ fn emit_kernel(kernel: &syn::ItemFn, sig: &KernelSig, configs: &[Config], ir: &s
             let v = const_value_tokens(v);
             quote!((#n, #v))
         });
-        let (w, s) = (c.num_warps, c.num_stages);
+        let (w, s, cpu) = (c.num_warps, c.num_stages, c.cpu_only);
         quote! {
             ::tilefuse::__private::Config {
                 consts: &[#(#consts),*],
                 num_warps: #w,
                 num_stages: #s,
+                cpu_only: #cpu,
             }
         }
     });
@@ -555,6 +575,7 @@ fn emit_kernel(kernel: &syn::ItemFn, sig: &KernelSig, configs: &[Config], ir: &s
                 name: #name_str,
                 ir: Self::IR,
                 configs: &[#(#config_tokens),*],
+                prebuilt_flags: &[#(#flags),*],
                 prebuilt: ::tilefuse::__private::PREBUILT,
             };
             #[doc = #launch_doc]

@@ -32,6 +32,8 @@ pub struct Config {
     pub num_warps: u32,
     /// Software-pipelining stages on a GPU.
     pub num_stages: u32,
+    /// Meant for the CPU interpreter (`cpu_only = true`): no prebuilt PTX.
+    pub cpu_only: bool,
 }
 
 /// A kernel compiled ahead of time for one architecture (`tilefuse prebuild`).
@@ -45,6 +47,10 @@ pub struct PrebuiltPtx {
     pub arch: &'static str,
     /// [`tilefuse_codegen::ir::fingerprint`] of the optimized kernel it was lowered from.
     pub ir_hash: u64,
+    /// The fingerprint of the unspecialized kernel ([`KernelSource::ir`]): which
+    /// kernel of that name it belongs to (kernels stamped per element type share
+    /// a name), for the error that lists a kernel's prebuilt variants.
+    pub source_hash: u64,
     /// Warps per CTA it was lowered for.
     pub num_warps: u32,
     /// The PTX text.
@@ -60,6 +66,10 @@ pub struct KernelSource {
     pub ir: &'static str,
     /// The declared configurations.
     pub configs: &'static [Config],
+    /// The `#[constexpr] bool` parameters whose both values have prebuilt PTX
+    /// (`#[tile_kernel(prebuild = [..])]`; every bool without the key); the
+    /// other bools are prebuilt `false` only.
+    pub prebuilt_flags: &'static [&'static str],
     /// PTX compiled ahead of time: the bundled kernels' table, searched by
     /// kernel name and IR fingerprint (so a user kernel of the same name never
     /// picks up a bundled kernel's PTX).
@@ -319,25 +329,158 @@ fn run_on_gpu(
         .iter()
         .find(|p| p.kernel == kernel.name && p.arch == arch.name() && p.ir_hash == hash)
     else {
-        let mut have: Vec<String> = kernel
-            .prebuilt
-            .iter()
-            .filter(|p| p.kernel == kernel.name)
-            .map(|p| format!("{} on {}", p.consts, p.arch))
-            .collect();
-        have.dedup();
-        let have = if have.is_empty() {
-            "none".to_string()
-        } else {
-            have.join("; ")
-        };
-        return Err(launch_err(format!(
-            "no prebuilt PTX for {} on {} (prebuilt variants of this kernel: {have}); this build has no JIT \
-             (the `jit` feature is not written yet): use a prebuilt configuration, or Device::cpu()",
-            describe_consts(consts),
-            arch.name()
-        )));
+        return Err(launch_err(missing_variant(kernel, consts, arch.name())));
     };
     let ptx_kernel = dev.load_ptx(entry.ptx, entry.kernel)?;
     ptx_kernel.launch(grid, [32 * entry.num_warps, 1, 1], 0, args)
+}
+
+/// The error of a GPU launch without prebuilt PTX: what exists, which flags
+/// are prebuilt, and what would work.
+fn missing_variant(kernel: &KernelSource, consts: &[(&str, ConstValue)], arch: &str) -> String {
+    let source = parse_module(kernel.ir).map(|m| fingerprint(&m)).ok();
+    let mut have: Vec<&str> = Vec::new();
+    for p in kernel.prebuilt {
+        if p.kernel == kernel.name && Some(p.source_hash) == source && !have.contains(&p.consts) {
+            have.push(p.consts);
+        }
+    }
+    let mut msg = format!("no prebuilt PTX for {} on {arch}", describe_consts(consts));
+    let config = kernel.configs.iter().find(|c| {
+        c.consts
+            .iter()
+            .all(|(n, v)| consts.iter().any(|(m, w)| m == n && w == v))
+    });
+    if config.is_some_and(|c| c.cpu_only) {
+        msg.push_str(" (that configuration is `cpu_only`: it is meant for the interpreter)");
+    }
+    if have.is_empty() {
+        msg.push_str("; this kernel has no prebuilt PTX (only the bundled kernels do)");
+    } else {
+        let others: Vec<&str> = consts
+            .iter()
+            .filter(|(n, v)| matches!(v, ConstValue::Bool(_)) && !kernel.prebuilt_flags.contains(n))
+            .map(|(n, _)| *n)
+            .collect();
+        let flags = match (kernel.prebuilt_flags, others.as_slice()) {
+            ([], []) => String::new(),
+            (both, []) => format!("; its flags {} are prebuilt both ways", both.join(", ")),
+            ([], rest) => format!("; its flags {} are prebuilt false only", rest.join(", ")),
+            (both, rest) => format!(
+                "; its flags {} are prebuilt both ways, {} false only",
+                both.join(", "),
+                rest.join(", ")
+            ),
+        };
+        msg.push_str(&format!(
+            "; the prebuilt variants are: {}{flags}",
+            have.join("; ")
+        ));
+    }
+    msg.push_str(
+        "; build tilefuse with the `jit` feature to compile other variants at launch, \
+         launch a prebuilt one, or run on Device::cpu()",
+    );
+    msg
+}
+
+#[cfg(test)]
+mod missing_variant_tests {
+    use super::*;
+
+    const IR: &str = "tile.kernel @k<BLOCK: i32, causal: i1, alibi: i1>(%x: ptr<f32, global>) loc(\"k.rs\":1:1) {\n  tile.return loc(\"k.rs\":1:1)\n}\n";
+
+    fn kernel(prebuilt: &'static [PrebuiltPtx]) -> KernelSource {
+        KernelSource {
+            name: "k",
+            ir: IR,
+            configs: &[
+                Config {
+                    consts: &[("BLOCK", ConstValue::Int(16))],
+                    num_warps: 4,
+                    num_stages: 2,
+                    cpu_only: true,
+                },
+                Config {
+                    consts: &[("BLOCK", ConstValue::Int(128))],
+                    num_warps: 4,
+                    num_stages: 2,
+                    cpu_only: false,
+                },
+            ],
+            prebuilt_flags: &["causal"],
+            prebuilt,
+        }
+    }
+
+    fn entry(consts: &'static str, arch: &'static str, source_hash: u64) -> PrebuiltPtx {
+        PrebuiltPtx {
+            kernel: "k",
+            consts,
+            arch,
+            ir_hash: 1,
+            source_hash,
+            num_warps: 4,
+            ptx: "",
+        }
+    }
+
+    #[test]
+    fn lists_the_variants_of_this_kernel_and_the_flag_policy() {
+        let source = fingerprint(&parse_module(IR).unwrap());
+        let table: &'static [PrebuiltPtx] = Box::leak(Box::new([
+            entry(
+                "BLOCK = 128, causal = false, alibi = false",
+                "sm_80",
+                source,
+            ),
+            entry(
+                "BLOCK = 128, causal = false, alibi = false",
+                "sm_90a",
+                source,
+            ),
+            entry("BLOCK = 128, causal = true, alibi = false", "sm_80", source),
+            // Another kernel named `k` (another element type): not listed.
+            entry(
+                "BLOCK = 64, causal = false, alibi = false",
+                "sm_80",
+                source ^ 1,
+            ),
+        ]));
+        let k = kernel(table);
+        let consts = [
+            ("BLOCK", ConstValue::Int(128)),
+            ("causal", ConstValue::Bool(false)),
+            ("alibi", ConstValue::Bool(true)),
+        ];
+        let msg = missing_variant(&k, &consts, "sm_80");
+        assert!(
+            msg.starts_with(
+                "no prebuilt PTX for BLOCK = 128, causal = false, alibi = true on sm_80"
+            ),
+            "{msg}"
+        );
+        assert!(
+            msg.contains(
+                "the prebuilt variants are: BLOCK = 128, causal = false, alibi = false; \
+                 BLOCK = 128, causal = true, alibi = false;"
+            ),
+            "{msg}"
+        );
+        assert!(!msg.contains("BLOCK = 64"), "{msg}");
+        assert!(
+            msg.contains("its flags causal are prebuilt both ways, alibi false only"),
+            "{msg}"
+        );
+        assert!(msg.contains("`jit` feature"), "{msg}");
+        assert!(!msg.contains("cpu_only"), "{msg}");
+
+        let cpu = [
+            ("BLOCK", ConstValue::Int(16)),
+            ("causal", ConstValue::Bool(false)),
+            ("alibi", ConstValue::Bool(false)),
+        ];
+        assert!(missing_variant(&k, &cpu, "sm_80").contains("`cpu_only`"));
+        assert!(missing_variant(&kernel(&[]), &cpu, "sm_80").contains("has no prebuilt PTX"));
+    }
 }

@@ -29,7 +29,9 @@ const SCALE: KernelSource = KernelSource {
         consts: &[("BLOCK", ConstValue::Int(64))],
         num_warps: 4,
         num_stages: 2,
+        cpu_only: false,
     }],
+    prebuilt_flags: &[],
     prebuilt: &[],
 };
 

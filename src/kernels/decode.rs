@@ -36,6 +36,10 @@
 //! power of two ≥ max(d, dv, 16) up to 512, chosen at launch by [`crate::decode`]; every
 //! combination it launches is a declared configuration, so each is compiled and checked when
 //! the crate builds.
+//!
+//! Prebuilt PTX (`tilefuse prebuild`): `split_*` is prebuilt for `paged` both ways (paged KV
+//! caches are the serving case) with `use_softcap` and `use_alibi` false
+//! (`prebuild = [paged]`); the other variants need the `jit` feature on a GPU.
 
 use crate::tile_kernel;
 
@@ -50,7 +54,7 @@ macro_rules! decode_kernels {
                                     (BLOCK_M = 16, BLOCK_N = 64, BLOCK_D = 128, num_warps = 4),
                                     (BLOCK_M = 16, BLOCK_N = 64, BLOCK_D = 256, num_warps = 8),
                                     (BLOCK_M = 16, BLOCK_N = 32, BLOCK_D = 512, num_warps = 8),
-                                ])]
+                                ], prebuild = [paged])]
         pub fn $split<const BLOCK_M: usize, const BLOCK_N: usize, const BLOCK_D: usize>(
             q: Ptr<$t>,
             k: Ptr<$t>,

@@ -42,6 +42,10 @@
 //! * Tile sizes are const generics; the declared configs are the CPU ones (16×16 with every
 //!   head tile) and GPU-shaped ones (128×64 for d ≤ 128, 64×32 for d = 256). The API picks
 //!   the tiles per device kind (`Blocks::for_device`).
+//! * Prebuilt PTX (`tilefuse prebuild`): the CPU configs are `cpu_only`; the GPU ones are
+//!   prebuilt for `varlen` and `causal` both ways with `local`, `capped` and `alibi` false
+//!   (`prebuild = [varlen, causal]`: 4 of the 32 variants per config and element type); the
+//!   other variants need the `jit` feature on a GPU.
 
 use crate::{Device, DeviceKind, Element, Error, Grid, Tensor, bf16, f16};
 use crate::{tile_fn, tile_kernel};
@@ -130,15 +134,15 @@ macro_rules! flash_fwd_kernel {
 
         $(#[$doc])*
         #[tile_kernel(configs = [
-            (BLOCK_M = 16, BLOCK_N = 16, BLOCK_D = 16),
-            (BLOCK_M = 16, BLOCK_N = 16, BLOCK_D = 32),
-            (BLOCK_M = 16, BLOCK_N = 16, BLOCK_D = 64),
-            (BLOCK_M = 16, BLOCK_N = 16, BLOCK_D = 128),
-            (BLOCK_M = 16, BLOCK_N = 16, BLOCK_D = 256),
+            (BLOCK_M = 16, BLOCK_N = 16, BLOCK_D = 16, cpu_only = true),
+            (BLOCK_M = 16, BLOCK_N = 16, BLOCK_D = 32, cpu_only = true),
+            (BLOCK_M = 16, BLOCK_N = 16, BLOCK_D = 64, cpu_only = true),
+            (BLOCK_M = 16, BLOCK_N = 16, BLOCK_D = 128, cpu_only = true),
+            (BLOCK_M = 16, BLOCK_N = 16, BLOCK_D = 256, cpu_only = true),
             (BLOCK_M = 128, BLOCK_N = 64, BLOCK_D = 64, num_warps = 4, num_stages = 3),
             (BLOCK_M = 128, BLOCK_N = 64, BLOCK_D = 128, num_warps = 8, num_stages = 2),
             (BLOCK_M = 64, BLOCK_N = 32, BLOCK_D = 256, num_warps = 8, num_stages = 2),
-        ])]
+        ], prebuild = [varlen, causal])]
         pub fn $name<const BLOCK_M: usize, const BLOCK_N: usize, const BLOCK_D: usize>(
             q: Ptr<$t>,
             k: Ptr<$t>,

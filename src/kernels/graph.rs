@@ -35,6 +35,9 @@
 //!
 //! Feature widths are padded to the power-of-two tile width (`BD`, `BO`) with masks; offsets
 //! are i32, so a tensor must hold fewer than 2³¹ elements.
+//!
+//! Prebuilt PTX (`tilefuse prebuild`): every declared config, `gat_aggregate` with `concat`
+//! both ways (hidden layers concatenate heads, the last layer averages them).
 
 use crate::{tile_fn, tile_kernel};
 
@@ -120,7 +123,7 @@ macro_rules! feature_kernels {
         /// softmax over blocks of `BE` edges, `o = Σ_j α_ij h_j`. With `concat` the heads are
         /// written side by side (`out (N, heads·out)`), otherwise averaged (`out (N, out)`); then
         /// `+ bias` (width of `out`'s row). `out_ch ≤ BO`.
-        #[tile_kernel(configs = [(BE = 32, BO = 16), (BE = 32, BO = 64)])]
+        #[tile_kernel(configs = [(BE = 32, BO = 16), (BE = 32, BO = 64)], prebuild = [concat])]
         pub fn gat_aggregate<const BE: usize, const BO: usize>(
             h: Ptr<$t>,
             att_src: Ptr<f32>,

@@ -5,4 +5,6 @@ pub mod basic;
 pub mod decode;
 pub mod flash;
 pub mod graph;
+#[doc(hidden)]
+pub mod registry;
 pub mod tssa;

@@ -1,9 +1,14 @@
 //! `tilefuse`: the compiler's command line.
 //!
 //! ```text
-//! tilefuse prebuild [--out DIR] [--arch sm_XX]... FILE.rs...   (feature `llvm`)
+//! tilefuse prebuild --ir DUMP [--out DIR] [--arch sm_XX]...    (feature `llvm`)
 //! tilefuse dump FILE.rs [--kernel K] [--const NAME=V]... [--stage tile|specialized|optimized|all]
 //! ```
+//!
+//! `prebuild` compiles the bundled kernels to PTX from a kernel dump (the
+//! facade's registry written by `cargo run -p tilefuse --example
+//! dump_kernels -- DUMP`; see `tilefuse_codegen::nvptx::prebuild` and
+//! `scripts/prebuild.sh`).
 //!
 //! `dump` reads a Rust source file, builds every `#[tile_kernel]` and
 //! `#[tile_fn]` in it into tile IR (the same frontend the macro runs) and
@@ -222,62 +227,80 @@ fn ptx(_: &Module, _: &str, _: &DumpArgs) -> Result<String, String> {
     Err("this tilefuse was built without the NVPTX backend: build it with `--features llvm` for --stage ptx".to_string())
 }
 
-/// `tilefuse prebuild [--out DIR] [--arch sm_XX]... FILE.rs...`: PTX of every
-/// declared configuration for every architecture (all five by default).
+/// `tilefuse prebuild --ir DUMP [--out DIR] [--arch sm_XX]...`: PTX of every
+/// prebuilt variant of the dumped kernels for every architecture (all five
+/// by default).
 #[cfg(feature = "llvm")]
 fn prebuild(args: &[String]) -> Result<String, String> {
+    use tilefuse_codegen::kernel_dump::read_dump;
     use tilefuse_codegen::nvptx::Arch;
-    use tilefuse_codegen::nvptx::prebuild::{Prebuild, prebuild_source, write};
+    use tilefuse_codegen::nvptx::prebuild::{prebuild_dump, write};
     let mut out_dir = "ptx".to_string();
     let mut archs: Vec<Arch> = Vec::new();
-    let mut files: Vec<String> = Vec::new();
+    let mut ir: Option<String> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--out" => out_dir = it.next().cloned().ok_or("--out needs a folder")?,
+            "--ir" => ir = Some(it.next().cloned().ok_or("--ir needs a folder")?),
             "--arch" => {
                 let name = it.next().ok_or("--arch needs a name")?;
-                archs
-                    .push(Arch::from_name(name).ok_or_else(|| format!("unknown --arch `{name}`"))?);
+                archs.push(Arch::from_name(name).ok_or_else(|| {
+                    let names: Vec<&str> = Arch::ALL.iter().map(|a| a.name()).collect();
+                    format!("unknown --arch `{name}`: use one of {names:?}")
+                })?);
             }
             s if s.starts_with('-') => {
                 return Err(format!("unknown option `{s}`\n{PREBUILD_USAGE}"));
             }
-            s => files.push(s.to_string()),
+            s => return Err(not_a_dump(s)),
         }
     }
-    if files.is_empty() {
-        return Err(format!(
-            "prebuild needs at least one FILE.rs\n{PREBUILD_USAGE}"
-        ));
-    }
+    let Some(ir) = ir else {
+        return Err(format!("prebuild needs --ir DUMP\n{PREBUILD_USAGE}"));
+    };
     if archs.is_empty() {
         archs = Arch::ALL.to_vec();
     }
-    let mut all = Prebuild::default();
-    for file in &files {
-        let src = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
-        let one = prebuild_source(&src, file, &archs).map_err(|e| e.to_string())?;
-        all.built.extend(one.built);
-        all.skipped.extend(one.skipped);
-    }
-    write(&all, std::path::Path::new(&out_dir), &files).map_err(|e| e.to_string())?;
+    let kernels = read_dump(std::path::Path::new(&ir)).map_err(|e| e.to_string())?;
+    let all = prebuild_dump(&kernels, &archs).map_err(|e| e.to_string())?;
+    write(
+        &all,
+        std::path::Path::new(&out_dir),
+        "the bundled kernels' registry (`src/kernels/registry.rs`, dumped by `examples/dump_kernels.rs`)",
+    )
+    .map_err(|e| e.to_string())?;
     Ok(format!(
-        "wrote {} PTX files to {out_dir}/ ({} configurations not built: see {out_dir}/manifest.md)\n",
+        "wrote {} PTX files of {} kernels to {out_dir}/ ({} configurations or variants not built: see {out_dir}/manifest.md)\n",
         all.built.len(),
-        all.skipped.len()
+        kernels.len(),
+        all.not_built.len()
     ))
 }
 
 /// Without the NVPTX backend there is nothing to prebuild.
 #[cfg(not(feature = "llvm"))]
-fn prebuild(_: &[String]) -> Result<String, String> {
+fn prebuild(args: &[String]) -> Result<String, String> {
+    if let Some(file) = args.iter().find(|a| a.ends_with(".rs")) {
+        return Err(not_a_dump(file));
+    }
     Err(format!(
         "this tilefuse was built without the NVPTX backend: build it with `--features llvm` to prebuild\n{PREBUILD_USAGE}"
     ))
 }
 
-const PREBUILD_USAGE: &str = "usage: tilefuse prebuild [--out DIR] [--arch sm_XX]... FILE.rs...";
+/// The error for a positional argument: prebuild reads a kernel dump, not sources.
+fn not_a_dump(arg: &str) -> String {
+    format!(
+        "prebuild reads a kernel dump (--ir DUMP), not `{arg}`: `macro_rules!`-stamped kernels are \
+         only visible after macro expansion, so the dump comes from the facade's registry \
+         (`cargo run -p tilefuse --example dump_kernels -- DUMP`; scripts/prebuild.sh does both \
+         steps). For one kernel of a source file, `tilefuse dump FILE.rs --kernel K --const N=V \
+         --stage ptx` prints its PTX.\n{PREBUILD_USAGE}"
+    )
+}
+
+const PREBUILD_USAGE: &str = "usage: tilefuse prebuild --ir DUMP [--out DIR] [--arch sm_XX]...   (DUMP: see examples/dump_kernels.rs)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
