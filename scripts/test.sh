@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of tilefuse, installing what is missing first:
 # formatting, clippy, the workspace's unit, integration, UI and doc tests
-# (kernels on the CPU interpreter), the NVPTX backend with ptxas, and a crate outside the repository that
+# (kernels on the CPU interpreter), the NVPTX backend with ptxas, the runtime's JIT, and a crate outside the repository that
 # depends on tilefuse by path and runs a #[tile_kernel].
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,10 @@ cargo test --workspace --locked 2>&1 | tee "$log"
 echo "== the NVPTX backend (LLVM 22, ptxas)"
 cargo clippy -p tilefuse-codegen --features llvm --all-targets --locked -- -D warnings
 TILEFUSE_REQUIRE_PTXAS=1 cargo test -p tilefuse-codegen --features llvm --locked nvptx 2>&1 | tee -a "$log"
+
+echo "== the runtime's JIT (compiles and caches PTX without a GPU)"
+cargo clippy -p tilefuse-runtime --features jit --all-targets --locked -- -D warnings
+TILEFUSE_REQUIRE_PTXAS=1 cargo test -p tilefuse-runtime --features jit --locked 2>&1 | tee -a "$log"
 
 echo "== the committed prebuilt PTX is what the compiler produces now"
 # The registry dump (examples/dump_kernels.rs) reuses the facade built above;

@@ -36,7 +36,9 @@ extern crate self as tilefuse;
 
 pub use half::{bf16, f16};
 pub use tilefuse_macros::{tile_fn, tile_kernel};
-pub use tilefuse_runtime::{Device, DeviceKind, Element, Error, Grid, Result, Tensor};
+pub use tilefuse_runtime::{
+    Device, DeviceKind, Element, Error, Event, Grid, Result, Stream, Tensor, Timer,
+};
 
 pub mod attention;
 pub mod decode;
@@ -63,5 +65,5 @@ pub mod __private {
     /// The prebuilt PTX every kernel's launcher searches (by name and IR fingerprint).
     pub const PREBUILT: &[tilefuse_runtime::PrebuiltPtx] = super::prebuilt::TABLE;
     pub use tilefuse_macros::tile_kernel_resolved;
-    pub use tilefuse_runtime::{Arg, Config, ConstValue, KernelSource, PtrArg, launch};
+    pub use tilefuse_runtime::{Arg, Config, ConstValue, KernelSource, PtrArg, launch, launch_on};
 }

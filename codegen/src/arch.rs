@@ -48,6 +48,25 @@ impl Arch {
         }
     }
 
+    /// The architectures whose PTX a device of compute capability
+    /// `major.minor` runs, best first: [`Arch::for_device`], then every older
+    /// one (the driver compiles PTX for an older target; `sm_90a` PTX runs
+    /// on 9.0 devices only).
+    pub fn candidates_for_device(major: u32, minor: u32) -> Vec<Arch> {
+        let mut v: Vec<Arch> = Arch::ALL
+            .into_iter()
+            .filter(|a| {
+                if *a == Arch::Sm90a {
+                    (major, minor) == (9, 0)
+                } else {
+                    a.compute_capability() <= (major, minor)
+                }
+            })
+            .collect();
+        v.sort_by(|a, b| b.cmp(a));
+        v
+    }
+
     /// The PTX to load on a device of compute capability `major.minor`:
     /// `sm_90a` on 9.0 exactly (its arch-specific instructions run nowhere
     /// else), else the newest architecture at or below the device's.
@@ -59,5 +78,31 @@ impl Arch {
             .into_iter()
             .filter(|a| *a != Arch::Sm90a && a.compute_capability() <= (major, minor))
             .max()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Arch;
+
+    #[test]
+    fn devices_run_their_arch_then_older_ptx() {
+        assert_eq!(
+            Arch::candidates_for_device(9, 0),
+            [Arch::Sm90a, Arch::Sm89, Arch::Sm86, Arch::Sm80, Arch::Sm75]
+        );
+        assert_eq!(
+            Arch::candidates_for_device(8, 9),
+            [Arch::Sm89, Arch::Sm86, Arch::Sm80, Arch::Sm75]
+        );
+        // A newer GPU than any target: everything but sm_90a, newest first.
+        assert_eq!(Arch::candidates_for_device(10, 0)[0], Arch::Sm89);
+        assert!(Arch::candidates_for_device(7, 0).is_empty());
+        for (ma, mi) in [(7, 5), (8, 0), (8, 6), (8, 9), (9, 0), (12, 0)] {
+            assert_eq!(
+                Arch::candidates_for_device(ma, mi).first().copied(),
+                Arch::for_device(ma, mi)
+            );
+        }
     }
 }

@@ -560,6 +560,10 @@ fn emit_kernel(
          select the compile-time values.",
         shown_args.join(", ")
     );
+    let launch_on_doc = format!(
+        "Like [`{name_str}::launch`], on the stream's device, but only enqueues the kernel on \
+         `stream` and returns: synchronize the stream (or read a tensor) to wait for it."
+    );
     let span = Span::call_site();
     quote_spanned! {span=>
         #doc
@@ -587,6 +591,21 @@ fn emit_kernel(
             ) -> ::core::result::Result<(), ::tilefuse::Error> {
                 ::tilefuse::__private::launch(
                     dev,
+                    &Self::KERNEL,
+                    &[#(#consts),*],
+                    grid,
+                    ::std::vec![#(#arg_vals),*],
+                )
+            }
+            #[doc = #launch_on_doc]
+            #[allow(unused_variables)]
+            pub fn launch_on #launch_generics (
+                stream: &::tilefuse::Stream,
+                grid: ::tilefuse::Grid,
+                args: (#(#arg_types,)*),
+            ) -> ::core::result::Result<(), ::tilefuse::Error> {
+                ::tilefuse::__private::launch_on(
+                    stream,
                     &Self::KERNEL,
                     &[#(#consts),*],
                     grid,
@@ -785,6 +804,8 @@ mod tests {
             "consts : & [(\"BLOCK\" , :: tilefuse :: __private :: ConstValue :: Int (64))] , num_warps : 4u32 , num_stages : 2u32",
             "(\"twice\" , :: tilefuse :: __private :: ConstValue :: Bool (true))] , num_warps : 8u32",
             "pub fn launch < 'a , A0 : :: tilefuse :: __private :: PtrArg < 'a , f32 > , A1 : :: tilefuse :: __private :: PtrArg < 'a , f32 > >",
+            "pub fn launch_on < 'a , A0 : :: tilefuse :: __private :: PtrArg < 'a , f32 > , A1 : :: tilefuse :: __private :: PtrArg < 'a , f32 > > (stream : & :: tilefuse :: Stream",
+            ":: tilefuse :: __private :: launch_on (stream , & Self :: KERNEL",
             "args : (A0 , A1 , i32 , bool ,)",
             "(\"BLOCK\" , :: tilefuse :: __private :: ConstValue :: Int (BLOCK as i64))",
             "(\"twice\" , :: tilefuse :: __private :: ConstValue :: Bool (args . 3))",

@@ -2,22 +2,32 @@
 //! and runs on machines without CUDA, and `Device::cuda` says clearly when
 //! there is no driver or no such GPU.
 //!
-//! What works today: opening a GPU, device tensors (upload, download,
-//! zeros), loading PTX (cached per device) and launching a kernel from it
-//! with resource checks before the launch ([`crate::PtxKernel`]). What does
-//! not yet: running `#[tile_kernel]`s here, which needs the tile-IR → NVPTX
-//! lowering; their launch on a CUDA device is an error that says so.
+//! What it does: opening a GPU, device tensors (upload, download, zeros),
+//! loading PTX (cached per device, keyed by the PTX text), launching a
+//! kernel from it with resource checks before the launch
+//! ([`crate::PtxKernel`]), streams ([`GpuStream`]) and timing events
+//! ([`GpuEvent`]).
+//!
+//! Streams and ordering: tensor memory is allocated, copied and freed on the
+//! context's legacy default (NULL) stream, and the streams tilefuse creates
+//! are *blocking* streams (`CU_STREAM_DEFAULT`). CUDA orders the legacy
+//! stream after earlier work of every blocking stream and before later
+//! work, so a tensor read, written or dropped after a kernel enqueued on any
+//! stream sees that kernel finished, without events per buffer. Kernels on
+//! two created streams may run concurrently, as in CUDA. cudarc's own
+//! multi-stream tracking stays off (its streams are not used).
 //!
 //! This module is the only one with `unsafe`: the driver calls that copy
-//! memory and launch kernels. Each use says why it is sound.
+//! memory, create streams and launch kernels. Each use says why it is sound.
 #![allow(unsafe_code)]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use cudarc::driver::sys::CUdevice_attribute;
+use cudarc::driver::sys::{CUdevice_attribute, CUevent_flags};
 use cudarc::driver::{
-    CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, LaunchConfig, PushKernelArg,
+    CudaContext, CudaEvent, CudaFunction, CudaModule, CudaSlice, CudaStream, LaunchConfig,
+    PushKernelArg,
 };
 use cudarc::nvrtc::Ptx;
 
@@ -198,17 +208,23 @@ impl CudaDevice {
         Ok(())
     }
 
-    /// Launches `f` and waits for it; `args` are device buffers and scalars
-    /// in the kernel's parameter order.
+    /// Launches `f` with `args` (device buffers and scalars in the kernel's
+    /// parameter order). With `on = None` it runs on the default stream and
+    /// is waited for (a fault is reported here); with a stream it is only
+    /// enqueued there, and faults surface when the stream is synchronized.
     pub(crate) fn launch(
         &self,
         f: &CudaFunction,
         name: &str,
-        grid: [u32; 3],
-        block: [u32; 3],
-        shared_bytes: u32,
+        dims: LaunchDims,
         args: &[KernelArg],
+        on: Option<&GpuStream>,
     ) -> Result<(), Error> {
+        let LaunchDims {
+            grid,
+            block,
+            shared_bytes,
+        } = dims;
         self.check_resources(f, name, block, shared_bytes)?;
         // Lock each distinct buffer once (the same tensor may be passed twice).
         let mut storages: Vec<&DeviceStorage> = Vec::new();
@@ -223,7 +239,8 @@ impl CudaDevice {
             .iter()
             .map(|s| s.lock().unwrap_or_else(|e| e.into_inner()))
             .collect();
-        let mut builder = self.stream.launch_builder(f);
+        let stream = on.map_or(&self.stream, |s| &s.stream);
+        let mut builder = stream.launch_builder(f);
         for a in args {
             match a {
                 KernelArg::Buffer(s) => {
@@ -249,13 +266,130 @@ impl CudaDevice {
             shared_mem_bytes: shared_bytes,
         };
         // SAFETY: the argument list was built from typed values and live device
-        // buffers held locked until the stream is synchronized below; the caller
-        // ([`crate::PtxKernel::launch`]) documents that it must match the
-        // kernel's parameters, and the resources were checked above.
+        // buffers; the caller ([`crate::PtxKernel::launch`]) documents that it
+        // must match the kernel's parameters, and the resources were checked
+        // above. The buffers stay allocated until the kernel is done: they are
+        // freed on the legacy default stream, which waits for earlier work of
+        // every blocking stream (the only kind tilefuse creates), and the
+        // module stays loaded in `self.modules`.
         unsafe { builder.launch(cfg) }.map_err(driver_err(name))?;
-        self.stream.synchronize().map_err(driver_err(name))?;
+        if on.is_none() {
+            self.stream.synchronize().map_err(driver_err(name))?;
+        }
         drop(guards);
         Ok(())
+    }
+
+    /// The default stream (the legacy NULL stream everything else uses).
+    pub(crate) fn default_stream(&self) -> GpuStream {
+        GpuStream {
+            stream: Arc::clone(&self.stream),
+            owned: None,
+        }
+    }
+
+    /// A new blocking stream (see the module doc for why blocking).
+    pub(crate) fn new_stream(&self) -> Result<GpuStream, Error> {
+        let what = "stream creation";
+        self.ctx.bind_to_thread().map_err(driver_err(what))?;
+        let raw = cudarc::driver::result::stream::create(
+            cudarc::driver::result::stream::StreamKind::Default,
+        )
+        .map_err(driver_err(what))?;
+        // SAFETY: `raw` was just created in this context and stays alive
+        // until `GpuStream`'s drop, after which the wrapper is never used:
+        // it is private to the `GpuStream` and only lent out for the
+        // duration of a call. Ordering with other streams is the one the
+        // module doc describes.
+        let stream = unsafe { self.ctx.wrap_borrowed_stream(raw) };
+        Ok(GpuStream {
+            stream,
+            owned: Some(RawStream(raw)),
+        })
+    }
+
+    /// A new event that records time.
+    pub(crate) fn new_event(&self) -> Result<GpuEvent, Error> {
+        self.ctx
+            .new_event(Some(CUevent_flags::CU_EVENT_DEFAULT))
+            .map(GpuEvent)
+            .map_err(driver_err("event creation"))
+    }
+}
+
+/// The sizes of a launch.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LaunchDims {
+    /// Programs (CTAs) along x, y, z.
+    pub(crate) grid: [u32; 3],
+    /// Threads per CTA along x, y, z.
+    pub(crate) block: [u32; 3],
+    /// Bytes of dynamic shared memory.
+    pub(crate) shared_bytes: u32,
+}
+
+/// A raw stream handle that tilefuse created and destroys.
+struct RawStream(cudarc::driver::sys::CUstream);
+
+// SAFETY: a CUstream handle may be used from any thread of the process
+// (the driver API is thread safe); it is only destroyed once, on drop.
+unsafe impl Send for RawStream {}
+// SAFETY: as above; shared references never destroy it.
+unsafe impl Sync for RawStream {}
+
+/// A stream of a GPU: the default one, or one tilefuse created.
+pub(crate) struct GpuStream {
+    stream: Arc<CudaStream>,
+    owned: Option<RawStream>,
+}
+
+impl GpuStream {
+    /// Waits for everything enqueued so far.
+    pub(crate) fn synchronize(&self) -> Result<(), Error> {
+        self.stream
+            .synchronize()
+            .map_err(driver_err("stream synchronize"))
+    }
+}
+
+impl Drop for GpuStream {
+    fn drop(&mut self) {
+        if let Some(RawStream(raw)) = self.owned.take() {
+            // Errors cannot be reported from a drop; the driver releases the
+            // stream's resources once its pending work is done.
+            if self.stream.context().bind_to_thread().is_ok() {
+                // SAFETY: `raw` was created by `CudaDevice::new_stream`, is
+                // destroyed only here, and the borrowed wrapper is dropped
+                // right after without being used again.
+                let _ = unsafe { cudarc::driver::result::stream::destroy(raw) };
+            }
+        }
+    }
+}
+
+/// A CUDA event that records time.
+pub(crate) struct GpuEvent(CudaEvent);
+
+impl GpuEvent {
+    /// Records the work enqueued so far on `stream`.
+    pub(crate) fn record(&self, stream: &GpuStream) -> Result<(), Error> {
+        self.0
+            .record(&stream.stream)
+            .map_err(driver_err("event record"))
+    }
+
+    /// Milliseconds from `self` to `end`, waiting for both.
+    pub(crate) fn elapsed_ms(&self, end: &GpuEvent) -> Result<f32, Error> {
+        self.0
+            .elapsed_ms(&end.0)
+            .map_err(driver_err("event timing"))
+    }
+
+    /// Waits for the recorded work.
+    pub(crate) fn synchronize(&self) -> Result<(), Error> {
+        self.0
+            .synchronize()
+            .map_err(driver_err("event synchronize"))
     }
 }
 

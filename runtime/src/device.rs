@@ -19,8 +19,9 @@ pub enum DeviceKind {
     Cuda,
 }
 
-/// Compiled kernels, keyed by kernel name, IR text and compile-time values.
-pub(crate) type ModuleCache = Mutex<HashMap<(String, String, String), Arc<Module>>>;
+/// Compiled kernels and their fingerprints, keyed by kernel name, IR text
+/// and compile-time values.
+pub(crate) type ModuleCache = Mutex<HashMap<(String, String, String), (Arc<Module>, u64)>>;
 
 pub(crate) enum Place {
     Host,
@@ -63,15 +64,18 @@ impl Device {
     /// CUDA GPU `ordinal`, through the driver (loaded at run time, so no CUDA
     /// is needed to build). An error says why when there is no driver or no
     /// such GPU. Tensors, PTX kernels ([`Device::load_ptx`]) and
-    /// `#[tile_kernel]`s with prebuilt PTX run on it.
+    /// `#[tile_kernel]`s run on it: from prebuilt PTX, from the PTX disk
+    /// cache, or compiled at first launch with the `jit` feature
+    /// ([`crate::jit`]).
     pub fn cuda(ordinal: usize) -> Result<Device, Error> {
         Ok(Device::with_place(Place::Cuda(CudaDevice::open(ordinal)?)))
     }
 
     /// A CUDA GPU when there is one, else the CPU interpreter. On a GPU, a
     /// `#[tile_kernel]` runs from its prebuilt PTX (`ptx/manifest.md` lists
-    /// which kernels and configurations have it); one without is an error
-    /// that says so, and runs on `Device::cpu()`.
+    /// which kernels and configurations have it); one without is compiled
+    /// at first launch with the `jit` feature, and is an error that says so
+    /// without it (it runs on `Device::cpu()`).
     pub fn best() -> Device {
         Device::cuda(0).unwrap_or_else(|_| Device::cpu())
     }

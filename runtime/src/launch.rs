@@ -4,7 +4,10 @@
 //! declared configurations) and a typed `launch` that converts its arguments
 //! into [`Arg`]s and calls [`launch`]. Here the kernel is compiled for the
 //! given compile-time values (parse → specialize → tile pipeline), cached on
-//! the device, checked against the arguments, and run.
+//! the device, checked against the arguments, and run: on the interpreter,
+//! or on a GPU from prebuilt PTX, else from [`crate::jit`] (its caches, and
+//! the compiler with the `jit` feature). [`launch`] waits for the kernel;
+//! [`launch_on`] enqueues it on a [`Stream`].
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -21,6 +24,8 @@ use crate::device::{Device, DeviceKind};
 use crate::element::Element;
 use crate::error::Error;
 use crate::grid::Grid;
+use crate::jit;
+use crate::stream::Stream;
 use crate::tensor::{HostStorage, Storage, Tensor};
 
 /// A declared configuration of a kernel (`#[tile_kernel(configs = [...])]`).
@@ -185,28 +190,55 @@ pub fn compile_kernel(
     Ok(module)
 }
 
+/// The optimized kernel for `consts` and its fingerprint, compiled once per device.
 fn cached_module(
     dev: &Device,
     kernel: &KernelSource,
     consts: &[(&str, ConstValue)],
-) -> Result<Arc<Module>, Error> {
+) -> Result<(Arc<Module>, u64), Error> {
     let key = (
         kernel.name.to_string(),
         kernel.ir.to_string(),
         describe_consts(consts),
     );
     let mut cache = dev.inner.cache.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(m) = cache.get(&key) {
-        return Ok(Arc::clone(m));
+    if let Some((m, hash)) = cache.get(&key) {
+        return Ok((Arc::clone(m), *hash));
     }
     let module = Arc::new(compile_kernel(kernel, consts)?);
-    cache.insert(key, Arc::clone(&module));
-    Ok(module)
+    let hash = fingerprint(&module);
+    cache.insert(key, (Arc::clone(&module), hash));
+    Ok((module, hash))
 }
 
-/// Launches `kernel` with compile-time values `consts` over `grid`.
+/// Launches `kernel` with compile-time values `consts` over `grid` on the
+/// device's default stream, and waits for it.
 pub fn launch(
     dev: &Device,
+    kernel: &KernelSource,
+    consts: &[(&str, ConstValue)],
+    grid: Grid,
+    args: Vec<Arg<'_>>,
+) -> Result<(), Error> {
+    launch_impl(dev, None, kernel, consts, grid, args)
+}
+
+/// Like [`launch`] on the stream's device, but only enqueues the kernel on
+/// `stream` and returns (on the CPU device it runs at once): a fault shows
+/// at [`Stream::synchronize`] or when a tensor is read.
+pub fn launch_on(
+    stream: &Stream,
+    kernel: &KernelSource,
+    consts: &[(&str, ConstValue)],
+    grid: Grid,
+    args: Vec<Arg<'_>>,
+) -> Result<(), Error> {
+    launch_impl(stream.device(), Some(stream), kernel, consts, grid, args)
+}
+
+fn launch_impl(
+    dev: &Device,
+    stream: Option<&Stream>,
     kernel: &KernelSource,
     consts: &[(&str, ConstValue)],
     grid: Grid,
@@ -217,7 +249,7 @@ pub fn launch(
         message,
     };
     let checked_grid = grid.checked().map_err(launch_err)?;
-    let module = cached_module(dev, kernel, consts)?;
+    let (module, hash) = cached_module(dev, kernel, consts)?;
     let func = module
         .func(kernel.name)
         .ok_or_else(|| launch_err("the compiled module lost the kernel".to_string()))?;
@@ -231,7 +263,17 @@ pub fn launch(
     }
     match dev.kind() {
         DeviceKind::Cpu => run_on_cpu(dev, kernel.name, &module, checked_grid, args),
-        DeviceKind::Cuda => run_on_gpu(dev, kernel, consts, &module, grid, args),
+        DeviceKind::Cuda => {
+            let gpu = GpuLaunch {
+                dev,
+                stream,
+                kernel,
+                consts,
+                module: &module,
+                hash,
+            };
+            run_on_gpu(gpu, grid, args)
+        }
     }
 }
 
@@ -302,16 +344,28 @@ fn run_on_cpu(
     })
 }
 
-/// Launches the prebuilt PTX of `kernel` for this device's architecture:
-/// the entry whose IR fingerprint matches the compiled kernel.
-fn run_on_gpu(
-    dev: &Device,
-    kernel: &KernelSource,
-    consts: &[(&str, ConstValue)],
-    module: &Module,
-    grid: Grid,
-    args: Vec<Arg<'_>>,
-) -> Result<(), Error> {
+/// What a GPU launch needs to know besides its grid and arguments.
+struct GpuLaunch<'a> {
+    dev: &'a Device,
+    stream: Option<&'a Stream>,
+    kernel: &'a KernelSource,
+    consts: &'a [(&'a str, ConstValue)],
+    module: &'a Module,
+    hash: u64,
+}
+
+/// Launches the PTX of `kernel` for this device's architecture: the
+/// prebuilt entry whose IR fingerprint matches the compiled kernel, else
+/// the one [`jit::ptx_for_launch`] finds or compiles.
+fn run_on_gpu(l: GpuLaunch<'_>, grid: Grid, args: Vec<Arg<'_>>) -> Result<(), Error> {
+    let GpuLaunch {
+        dev,
+        stream,
+        kernel,
+        consts,
+        module,
+        hash,
+    } = l;
     let launch_err = |message: String| Error::Launch {
         kernel: kernel.name.to_string(),
         message,
@@ -323,16 +377,35 @@ fn run_on_gpu(
             dev.name()
         ))
     })?;
-    let hash = fingerprint(module);
-    let Some(entry) = kernel
-        .prebuilt
-        .iter()
-        .find(|p| p.kernel == kernel.name && p.arch == arch.name() && p.ir_hash == hash)
-    else {
-        return Err(launch_err(missing_variant(kernel, consts, arch.name())));
+    // The best prebuilt PTX at or below the device's architecture (PTX for
+    // an older target runs on newer GPUs; sm_90a only on 9.0 itself).
+    let prebuilt = Arch::candidates_for_device(major, minor)
+        .into_iter()
+        .find_map(|a| {
+            kernel
+                .prebuilt
+                .iter()
+                .find(|p| p.kernel == kernel.name && p.arch == a.name() && p.ir_hash == hash)
+        });
+    let jitted;
+    let (ptx, num_warps) = match prebuilt {
+        Some(entry) => (entry.ptx, entry.num_warps),
+        None => match jit::ptx_for_launch(kernel, consts, module, hash, arch)? {
+            Some(p) => {
+                jitted = p;
+                (jitted.ptx.as_str(), jitted.num_warps)
+            }
+            None => {
+                return Err(launch_err(missing_variant(kernel, consts, arch.name())));
+            }
+        },
     };
-    let ptx_kernel = dev.load_ptx(entry.ptx, entry.kernel)?;
-    ptx_kernel.launch(grid, [32 * entry.num_warps, 1, 1], 0, args)
+    let ptx_kernel = dev.load_ptx(ptx, kernel.name)?;
+    let block = [32 * num_warps, 1, 1];
+    match stream {
+        None => ptx_kernel.launch(grid, block, 0, args),
+        Some(s) => ptx_kernel.launch_on(s, grid, block, 0, args),
+    }
 }
 
 /// The error of a GPU launch without prebuilt PTX: what exists, which flags
@@ -377,10 +450,8 @@ fn missing_variant(kernel: &KernelSource, consts: &[(&str, ConstValue)], arch: &
             have.join("; ")
         ));
     }
-    msg.push_str(
-        "; build tilefuse with the `jit` feature to compile other variants at launch, \
-         launch a prebuilt one, or run on Device::cpu()",
-    );
+    msg.push_str("; ");
+    msg.push_str(&jit::missing_hint());
     msg
 }
 
@@ -472,7 +543,7 @@ mod missing_variant_tests {
             msg.contains("its flags causal are prebuilt both ways, alibi false only"),
             "{msg}"
         );
-        assert!(msg.contains("`jit` feature"), "{msg}");
+        assert!(msg.contains("`jit` cargo feature"), "{msg}");
         assert!(!msg.contains("cpu_only"), "{msg}");
 
         let cpu = [

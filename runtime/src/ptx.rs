@@ -3,11 +3,12 @@
 
 use cudarc::driver::CudaFunction;
 
-use crate::cuda::KernelArg;
+use crate::cuda::{KernelArg, LaunchDims};
 use crate::device::{Device, Place};
 use crate::error::Error;
 use crate::grid::Grid;
 use crate::launch::{Arg, TensorArg};
+use crate::stream::{Stream, StreamPlace};
 use crate::tensor::Storage;
 use tilefuse_codegen::ir::ScalarType;
 
@@ -79,6 +80,31 @@ impl PtxKernel {
         shared_bytes: u32,
         args: Vec<Arg<'_>>,
     ) -> Result<(), Error> {
+        self.enqueue(None, grid, block, shared_bytes, args)
+    }
+
+    /// Like [`PtxKernel::launch`], but only enqueues the kernel on `stream`
+    /// (of this kernel's device) and returns: a fault shows when the stream
+    /// is synchronized ([`Stream::synchronize`]) or a tensor is read.
+    pub fn launch_on(
+        &self,
+        stream: &Stream,
+        grid: Grid,
+        block: [u32; 3],
+        shared_bytes: u32,
+        args: Vec<Arg<'_>>,
+    ) -> Result<(), Error> {
+        self.enqueue(Some(stream), grid, block, shared_bytes, args)
+    }
+
+    fn enqueue(
+        &self,
+        stream: Option<&Stream>,
+        grid: Grid,
+        block: [u32; 3],
+        shared_bytes: u32,
+        args: Vec<Arg<'_>>,
+    ) -> Result<(), Error> {
         let fail = |message: String| Error::Launch {
             kernel: self.name.clone(),
             message,
@@ -86,6 +112,18 @@ impl PtxKernel {
         let grid = grid.checked().map_err(fail)?;
         let Place::Cuda(gpu) = self.device.place() else {
             return Err(fail("the kernel's device is not a GPU".to_string()));
+        };
+        let on = match stream {
+            None => None,
+            Some(s) if !s.device().same(&self.device) => {
+                return Err(fail("the stream belongs to another device".to_string()));
+            }
+            Some(s) => match s.place() {
+                StreamPlace::Cuda(gs) => Some(gs),
+                StreamPlace::Host => {
+                    return Err(fail("the stream is not a GPU stream".to_string()));
+                }
+            },
         };
         let mut kernel_args = Vec::with_capacity(args.len());
         for (i, arg) in args.into_iter().enumerate() {
@@ -116,14 +154,12 @@ impl PtxKernel {
                 Arg::Bool(v) => KernelArg::Bool(v),
             });
         }
-        gpu.launch(
-            &self.function,
-            &self.name,
+        let dims = LaunchDims {
             grid,
             block,
-            shared_bytes.max(self.required_shared),
-            &kernel_args,
-        )
+            shared_bytes: shared_bytes.max(self.required_shared),
+        };
+        gpu.launch(&self.function, &self.name, dims, &kernel_args, on)
     }
 }
 

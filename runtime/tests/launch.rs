@@ -5,26 +5,7 @@ use tilefuse_runtime::{Config, ConstValue, Device, Error, Grid, KernelSource, Pt
 /// `out[i] = x[i] * alpha` for i < n, BLOCK elements per program.
 const SCALE: KernelSource = KernelSource {
     name: "scale",
-    ir: r#"tile.kernel @scale<BLOCK: i32>(%x: ptr<f32, global>, %out: ptr<f32, global>, %n: i32, %alpha: f32) loc("scale.rs":1:1) {
-  %pid = tile.program_id {axis = 0} : i32 loc("scale.rs":2:5)
-  %b = tile.constexpr {name = "BLOCK"} : i32 loc("scale.rs":2:5)
-  %start = tile.mul %pid, %b : i32 loc("scale.rs":2:5)
-  %starts = tile.splat %start : tile<{BLOCK}xi32> loc("scale.rs":2:5)
-  %lanes = tile.arange {start = 0} : tile<{BLOCK}xi32> loc("scale.rs":2:5)
-  %offs = tile.add %starts, %lanes : tile<{BLOCK}xi32> loc("scale.rs":2:5)
-  %ns = tile.splat %n : tile<{BLOCK}xi32> loc("scale.rs":3:5)
-  %mask = tile.cmp %offs, %ns {pred = "lt"} : tile<{BLOCK}xi1> loc("scale.rs":3:5)
-  %xs = tile.splat %x : tile<{BLOCK}xptr<f32, global>> loc("scale.rs":4:5)
-  %xp = tile.addptr %xs, %offs : tile<{BLOCK}xptr<f32, global>> loc("scale.rs":4:5)
-  %v = tile.load %xp, %mask : tile<{BLOCK}xf32> loc("scale.rs":4:5)
-  %a = tile.splat %alpha : tile<{BLOCK}xf32> loc("scale.rs":5:5)
-  %r = tile.mul %v, %a : tile<{BLOCK}xf32> loc("scale.rs":5:5)
-  %os = tile.splat %out : tile<{BLOCK}xptr<f32, global>> loc("scale.rs":6:5)
-  %op = tile.addptr %os, %offs : tile<{BLOCK}xptr<f32, global>> loc("scale.rs":6:5)
-  tile.store %op, %r, %mask loc("scale.rs":6:5)
-  tile.return loc("scale.rs":1:1)
-}
-"#,
+    ir: include_str!("data/scale.tile"),
     configs: &[Config {
         consts: &[("BLOCK", ConstValue::Int(64))],
         num_warps: 4,
@@ -187,4 +168,29 @@ fn cuda_without_a_gpu_is_a_clear_error() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("PTX kernel `k` needs a CUDA device"), "{err}");
+}
+
+#[test]
+fn launch_on_a_cpu_stream_runs_at_once() {
+    let dev = Device::cpu();
+    let stream = dev.new_stream().unwrap();
+    let x = dev.tensor(&[1.0f32, 2.0, 3.0], [3]).unwrap();
+    let out = dev.zeros::<f32>([3]).unwrap();
+    let args = || {
+        vec![
+            (&x).into_arg(),
+            (&out).into_arg(),
+            3i32.into(),
+            3.0f32.into(),
+        ]
+    };
+    let block = [("BLOCK", ConstValue::Int(4))];
+    tilefuse_runtime::launch_on(&stream, &SCALE, &block, Grid::x(1), args()).unwrap();
+    assert_eq!(out.to_vec(), vec![3.0, 6.0, 9.0]);
+    // A stream of another device is refused for its tensors.
+    let other = Device::cpu().new_stream().unwrap();
+    let err = tilefuse_runtime::launch_on(&other, &SCALE, &block, Grid::x(1), args())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("tensor on another device"), "{err}");
 }
