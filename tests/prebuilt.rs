@@ -49,6 +49,42 @@ fn not_built() -> BTreeMap<(String, String), String> {
     rows
 }
 
+/// The PTX without its `.version` and `.target` lines.
+fn body(ptx: &str) -> Vec<&str> {
+    ptx.lines()
+        .filter(|l| !l.starts_with(".version ") && !l.starts_with(".target "))
+        .collect()
+}
+
+/// Whether a variant runs on every architecture: each has its PTX file under
+/// `ptx/<arch>/`, and an arch whose PTX is not embedded is one whose code
+/// equals an older embedded arch's (which its devices then run).
+fn covers_every_arch(kernel: &str, hash: u64, entries: &[&tilefuse::runtime::PrebuiltPtx]) -> bool {
+    let mut embedded_before: Option<&tilefuse::runtime::PrebuiltPtx> = None;
+    for arch in ARCHS {
+        let file = manifest_dir().join(format!("ptx/{arch}/{kernel}.{hash:016x}.ptx"));
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            return false;
+        };
+        match entries.iter().find(|p| p.arch == arch) {
+            Some(p) => {
+                assert_eq!(
+                    p.ptx,
+                    text,
+                    "{} differs from its embedded copy",
+                    file.display()
+                );
+                embedded_before = Some(p);
+            }
+            None => match embedded_before {
+                Some(older) if body(older.ptx) == body(&text) => {}
+                _ => return false,
+            },
+        }
+    }
+    true
+}
+
 #[test]
 fn every_variant_has_ptx_for_every_arch_or_is_listed_as_not_built() {
     let listed = not_built();
@@ -101,7 +137,7 @@ fn every_variant_has_ptx_for_every_arch_or_is_listed_as_not_built() {
                     .filter(|p| p.kernel == source.name && p.ir_hash == hash)
                     .collect();
                 let archs: Vec<&str> = entries.iter().map(|p| p.arch).collect();
-                if archs == ARCHS {
+                if covers_every_arch(source.name, hash, &entries) {
                     built_variants += 1;
                     assert!(
                         !row(&shown),

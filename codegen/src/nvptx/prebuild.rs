@@ -248,6 +248,32 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
+/// The PTX without its `.version` and `.target` lines.
+fn body_of(ptx: &str) -> impl Iterator<Item = &str> {
+    ptx.lines()
+        .filter(|l| !l.starts_with(".version ") && !l.starts_with(".target "))
+}
+
+/// The older architecture whose PTX for the same variant is the same code
+/// (only `.version` and `.target` differ; sm_86 and sm_89 usually match
+/// sm_80): the binary then embeds only that one, which a device of `b`'s
+/// architecture runs as well.
+pub fn same_as_older(prebuild: &Prebuild, b: &Built) -> Option<Arch> {
+    let (major, minor) = b.arch.compute_capability();
+    let next = Arch::candidates_for_device(major, minor)
+        .into_iter()
+        .find(|a| *a != b.arch)?;
+    let older = prebuild
+        .built
+        .iter()
+        .find(|o| o.arch == next && o.ir_hash == b.ir_hash && o.kernel == b.kernel)?;
+    if !body_of(&older.ptx).eq(body_of(&b.ptx)) {
+        return None;
+    }
+    // Follow the chain: sm_89 may match sm_86, which itself runs sm_80's.
+    Some(same_as_older(prebuild, older).unwrap_or(next))
+}
+
 /// Writes the PTX files, `index.rs` and `manifest.md` under `dir`
 /// (replacing what a previous prebuild left there). `origin` says where the
 /// kernels came from, for the manifest's header.
@@ -313,6 +339,21 @@ pub fn write(prebuild: &Prebuild, dir: &Path, origin: &str) -> Result<(), NvptxE
         let path = dir.join(&rel);
         std::fs::create_dir_all(path.parent().expect("has a parent")).map_err(|e| io(&path, e))?;
         std::fs::write(&path, &b.ptx).map_err(|e| io(&path, e))?;
+        let runs_older = same_as_older(prebuild, b);
+        if let Some(older) = runs_older {
+            // The file is written, but not embedded: launches on this arch
+            // find the older arch's PTX (`Arch::candidates_for_device`).
+            let _ = writeln!(
+                manifest,
+                "| {} | {} | {} | {} | `{rel}` (same code as {}: not embedded) |",
+                b.path,
+                b.consts,
+                b.arch.name(),
+                b.num_warps,
+                older.name()
+            );
+            continue;
+        }
         let _ = writeln!(
             index,
             "    tilefuse_runtime::PrebuiltPtx {{ kernel: {:?}, consts: {:?}, arch: {:?}, ir_hash: 0x{:016x}, source_hash: 0x{:016x}, num_warps: {}, ptx: include_str!({:?}) }},",
