@@ -14,7 +14,7 @@
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tilefuse::runtime::{Arg, PtrArg, PtxKernel};
-use tilefuse::{Device, Grid, Tensor, tile_kernel};
+use tilefuse::{Device, Grid, Tensor, f16, tile_kernel};
 
 /// One row of `n` per program: prefix sum and max, reverse prefix product
 /// and min, each into its own plane of `out` (`4 x rows x n`).
@@ -46,6 +46,24 @@ pub fn scan_i32<const B: usize>(x: Ptr<i32>, out: Ptr<i32>, n: i32) {
     store(o, cumsum(v, 0), m);
     store(o + plane, cummax_rev(v, 0), m);
     store(o + 2 * plane, cummin(v, 0), m);
+}
+
+/// f16 prefix sums (the GPU sums in f32 and rounds once) and i1 prefix
+/// "any" (max) and reverse "all" (min) of rows of `n`.
+#[tile_kernel]
+pub fn scan_f16<const B: usize>(x: Ptr<f16>, out: Ptr<f16>, flags: Ptr<i32>, n: i32) {
+    let row = program_id(0);
+    let i = arange::<B>();
+    let m = i < n;
+    let v = load(x + row * n + i, m, 0.0);
+    store(out + row * n + i, cumsum(v, 0), m);
+    let any = cummax(v > 0.0, 0);
+    let all = cummin_rev((v > -0.5) | (i >= n), 0);
+    store(
+        flags + row * n + i,
+        select(any, 1, 0) + select(all, 2, 0),
+        m,
+    );
 }
 
 /// Scans of an `R x C` block of a `rows x cols` matrix along both axes.
@@ -314,6 +332,54 @@ fn scans_match_the_interpreter() {
         let mut coi = cpu.zeros::<i32>([3 * len]).unwrap();
         scan_i32::<1024>::launch(&cpu, Grid::x(rows), (&cxi, &mut coi, n as i32)).unwrap();
         assert_eq!(goi.to_vec(), coi.to_vec(), "i32 scans rows={rows} n={n}");
+    }
+}
+
+#[test]
+#[ignore = "needs a CUDA GPU and the PTX of scripts/gpu/prebuild-basic.sh"]
+fn f16_and_bool_scans_match_the_interpreter() {
+    let (gpu, cpu) = (gpu(), Device::cpu());
+    let k = load(&gpu, "scan_f16", "scan_f16");
+    let mut rng = SmallRng::seed_from_u64(16);
+    for (rows, n) in [(1usize, 1usize), (3, 50), (2, 1000)] {
+        let len = rows * n;
+        let x: Vec<f16> = (0..len)
+            .map(|_| f16::from_f32(rng.random_range(-1.0..1.0)))
+            .collect();
+        let (gx, cx) = gpu_and_cpu(&gpu, &cpu, &x, len);
+        let (go, gf) = (
+            gpu.zeros::<f16>([len]).unwrap(),
+            gpu.zeros::<i32>([len]).unwrap(),
+        );
+        run(
+            &k,
+            Grid::x(rows),
+            vec![
+                (&gx).into_arg(),
+                (&go).into_arg(),
+                (&gf).into_arg(),
+                (n as i32).into(),
+            ],
+        );
+        let (mut co, mut cf) = (
+            cpu.zeros::<f16>([len]).unwrap(),
+            cpu.zeros::<i32>([len]).unwrap(),
+        );
+        scan_f16::<1024>::launch(&cpu, Grid::x(rows), (&cx, &mut co, &mut cf, n as i32)).unwrap();
+        let (g, c): (Vec<f32>, Vec<f32>) = (
+            go.to_vec().iter().map(|v| v.to_f32()).collect(),
+            co.to_vec().iter().map(|v| v.to_f32()).collect(),
+        );
+        // Within an f16 rounding of the result (plus the f32 sum's error).
+        let magnitude: Vec<f64> = c.iter().map(|v| f64::from(v.abs())).collect();
+        assert_close(
+            &format!("f16 cumsum rows={rows} n={n}"),
+            &g,
+            &c,
+            &magnitude,
+            2e-3,
+        );
+        assert_eq!(gf.to_vec(), cf.to_vec(), "i1 scans rows={rows} n={n}");
     }
 }
 

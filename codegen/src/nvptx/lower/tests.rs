@@ -3,6 +3,7 @@
 
 use super::{LowerOptions, lower_to_ptx};
 use crate::frontend::compile_source;
+use crate::gpu::SHARED_BYTES_MARKER;
 use crate::ir::ConstValue;
 use crate::nvptx::Arch;
 use crate::nvptx::ptxas::{assemble, find_ptxas};
@@ -290,6 +291,31 @@ fn scans_sorts_and_topk_lower_for_every_arch_and_assemble() {
             let trivial = consts.iter().all(|(_, v)| *v == ConstValue::Int(1));
             if !trivial {
                 assert!(ptx.contains("bar.sync"), "{kernel} exchanges:\n{ptx}");
+            }
+            // allocate-shared-memory counts what the lowering uses (the
+            // same formulas): the tile for a scan (in f32 for f16, none for
+            // an axis of 1), the operand plus an i32 per result element for
+            // sort and top-k.
+            let b_value = consts.iter().find(|(n, _)| *n == "B").map(|(_, v)| *v);
+            let want_shared = match (*kernel, b_value) {
+                ("scan1", Some(ConstValue::Int(1024))) => Some(4096),
+                ("scan1", Some(ConstValue::Int(1))) => Some(0),
+                ("scan_half", Some(ConstValue::Int(256))) => Some(1024),
+                ("sort1", Some(ConstValue::Int(1024))) => Some(8192),
+                ("sort1", Some(ConstValue::Int(1))) => Some(8),
+                ("topk1", Some(ConstValue::Int(1024))) => Some(4096 + 32),
+                _ => None,
+            };
+            match want_shared {
+                Some(0) => assert!(
+                    !ptx.contains(SHARED_BYTES_MARKER),
+                    "{kernel} {consts:?} needs no shared memory:\n{ptx}"
+                ),
+                Some(bytes) => assert!(
+                    ptx.contains(&format!("{SHARED_BYTES_MARKER}{bytes}\n")),
+                    "{kernel} {consts:?} should use {bytes} shared bytes:\n{ptx}"
+                ),
+                None => {}
             }
             if kernel.starts_with("sort") || kernel.starts_with("topk") {
                 // The rank loop is a runtime loop, not unrolled per element.
