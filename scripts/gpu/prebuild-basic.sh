@@ -14,4 +14,15 @@ $tf dump src/kernels/basic.rs --kernel vector_add --const BLOCK=1024 --stage ptx
 $tf dump src/kernels/basic.rs --kernel softmax --const BLOCK=1024 --stage ptx --arch "$arch" > gpu-out/ptx/softmax.ptx
 $tf dump src/kernels/basic.rs --kernel layernorm --const BLOCK=512 --stage ptx --arch "$arch" > gpu-out/ptx/layernorm.ptx
 echo "wrote gpu-out/ptx/{vector_add,softmax,layernorm}.ptx for $arch"
-scripts/gpu/pack-tests.sh gpu gpu_basic
+# Scans, sorts and top-k (tests/gpu_ops.rs defines the kernels it checks).
+ops=tests/gpu_ops.rs
+$tf dump $ops --kernel scan_f32 --const B=1024 --stage ptx --arch "$arch" > gpu-out/ptx/scan_f32.ptx
+$tf dump $ops --kernel scan_i32 --const B=1024 --stage ptx --arch "$arch" > gpu-out/ptx/scan_i32.ptx
+$tf dump $ops --kernel scan_f16 --const B=1024 --stage ptx --arch "$arch" > gpu-out/ptx/scan_f16.ptx
+$tf dump $ops --kernel scan2_f32 --const R=16 --const C=64 --stage ptx --arch "$arch" > gpu-out/ptx/scan2_f32.ptx
+$tf dump $ops --kernel sort_f32 --const B=1024 --stage ptx --arch "$arch" > gpu-out/ptx/sort_f32.ptx
+$tf dump $ops --kernel sort2_i32 --const R=32 --const C=32 --stage ptx --arch "$arch" > gpu-out/ptx/sort2_i32.ptx
+$tf dump $ops --kernel topk_f32 --const B=1024 --stage ptx --arch "$arch" > gpu-out/ptx/topk_f32.ptx
+$tf dump $ops --kernel topk2_i32 --const R=32 --const C=32 --stage ptx --arch "$arch" > gpu-out/ptx/topk2_i32.ptx
+echo "wrote gpu-out/ptx/{scan_f32,scan_i32,scan_f16,scan2_f32,sort_f32,sort2_i32,topk_f32,topk2_i32}.ptx for $arch"
+scripts/gpu/pack-tests.sh gpu gpu_basic gpu_ops

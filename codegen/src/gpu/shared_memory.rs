@@ -11,10 +11,15 @@
 //! - A reduction whose axis spans warps: one partial per warp along the
 //!   axis for every element of the result (at least 4 bytes each).
 //! - `dot` (SIMT): both operands, read back along `k`.
+//! - `scan` along an axis of more than one element: the whole tile in the
+//!   type it computes in ([`scan_compute_type`]), exchanged once per
+//!   log-step ([`scan_bytes`]).
+//! - `sort` and `topk`: the operand, then one i32 source position per
+//!   result element ([`sort_index_offset`], [`sort_bytes`]).
 
 use super::plan::{LayoutPlan, move_weights, register_remap, row_major, weighted};
 use super::table::{self, LayoutTable};
-use crate::ir::{Attr, Func, OpKind, ScalarType, ValueId};
+use crate::ir::{Attr, Func, OpData, OpKind, ScalarType, ValueId};
 use crate::passes::pipeline::PassError;
 
 /// The pass name used in errors and dumps.
@@ -28,6 +33,54 @@ pub fn elem_bytes(f: &Func, v: ValueId) -> u64 {
         .ty(v)
         .scalar_elem()
         .map_or(8, |s: ScalarType| s.bytes().max(1) as u64)
+}
+
+/// The axis of a `scan`, `sort` or `topk` on a tile of rank `rank`: the
+/// `axis` attribute (negative counts from the end), or when it is missing
+/// the only axis of a 1-d tile, or the last axis for `sort` and `topk`
+/// (as the interpreter does). `None` when it is out of range or missing.
+pub fn axis_of(d: &OpData, rank: usize) -> Option<usize> {
+    match d.attr("axis").and_then(Attr::as_int) {
+        Some(a) => {
+            let a = if a < 0 { a + rank as i64 } else { a };
+            (0..rank as i64).contains(&a).then_some(a as usize)
+        }
+        None if rank == 1 || matches!(d.kind, OpKind::Sort | OpKind::TopK) => rank.checked_sub(1),
+        None => None,
+    }
+}
+
+/// The type a `scan` of `elem` computes and exchanges in: f32 for f16 and
+/// bf16 (one rounding at the end, closer to the interpreter's f64), else
+/// `elem` itself.
+pub fn scan_compute_type(elem: ScalarType) -> ScalarType {
+    match elem {
+        ScalarType::F16 | ScalarType::BF16 => ScalarType::F32,
+        other => other,
+    }
+}
+
+/// The shared bytes of a `scan` of a tile of `numel` elements of `elem`
+/// along an axis of `axis_len`: the whole tile in its compute type (`i1` as
+/// a byte), none when the axis has one element.
+pub fn scan_bytes(numel: u64, axis_len: u64, elem: ScalarType) -> u64 {
+    if axis_len <= 1 {
+        0
+    } else {
+        numel * scan_compute_type(elem).bytes().max(1) as u64
+    }
+}
+
+/// Where `sort` and `topk` put their i32 source positions: after the
+/// operand (`in_numel` elements of `elem_bytes`), aligned to 4 bytes.
+pub fn sort_index_offset(in_numel: u64, elem_bytes: u64) -> u64 {
+    (in_numel * elem_bytes).next_multiple_of(4)
+}
+
+/// The shared bytes of a `sort` or `topk`: the operand, then one i32 per
+/// element of the result (`out_numel`).
+pub fn sort_bytes(in_numel: u64, out_numel: u64, elem_bytes: u64) -> u64 {
+    sort_index_offset(in_numel, elem_bytes) + out_numel * 4
 }
 
 fn plan(f: &Func, layouts: &LayoutTable, v: ValueId) -> Result<LayoutPlan, PassError> {
@@ -90,6 +143,25 @@ pub fn bytes_of(f: &Func, layouts: &LayoutTable, op: crate::ir::OpId) -> Result<
         OpKind::Dot => {
             let (a, b) = (d.operands[0], d.operands[1]);
             (numel(a) + numel(b)) * elem_bytes(f, a)
+        }
+        OpKind::Scan | OpKind::Sort | OpKind::TopK => {
+            let x = d.operands[0];
+            let shape = super::assign::const_shape(&f.body, x)?;
+            let axis = axis_of(d, shape.len()).ok_or_else(|| {
+                PassError::new(
+                    NAME,
+                    d.loc.clone(),
+                    format!("{}: a missing or out-of-range `axis`", d.kind),
+                )
+            })?;
+            if d.kind == OpKind::Scan {
+                let elem = f.body.ty(x).scalar_elem().ok_or_else(|| {
+                    PassError::new(NAME, d.loc.clone(), "tile.scan of a tile of pointers")
+                })?;
+                scan_bytes(numel(x), shape[axis], elem)
+            } else {
+                sort_bytes(numel(x), numel(d.results[0]), elem_bytes(f, x))
+            }
         }
         _ => 0,
     })

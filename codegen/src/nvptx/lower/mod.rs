@@ -12,10 +12,12 @@
 //! combine registers, then lanes by butterfly shuffles, then warps through
 //! shared memory ([`reduce`]); `dot` is SIMT FMAs over operands staged in
 //! shared memory ([`dot`]); `for`/`if`/`while` become LLVM control flow
-//! with phis ([`control`]).
+//! with phis ([`control`]); scans are log-steps through shared memory
+//! ([`scan`]); sort and top-k rank every element of a line in shared memory
+//! and scatter by rank ([`sort`]).
 //!
-//! Not lowered yet (errors naming the op): scans, sorts and top-k,
-//! descriptors, atomics, print and assert.
+//! Not lowered yet (errors naming the op): descriptors, atomics, print and
+//! assert.
 //!
 //! Preconditions: the kernel is specialized, the tile pipeline ran (no
 //! calls, no constexprs), and `keep_only_kernel` left it alone in its module.
@@ -27,6 +29,8 @@ mod exchange;
 mod layout;
 mod memory;
 mod reduce;
+mod scan;
+mod sort;
 
 #[cfg(test)]
 mod tests;
@@ -375,6 +379,8 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             OpKind::Join => self.join(op),
             OpKind::Split => self.split(op),
             OpKind::Dot => self.dot(op),
+            OpKind::Scan => self.scan(op),
+            OpKind::Sort | OpKind::TopK => self.sort(op),
             OpKind::For => self.for_op(op),
             OpKind::If => self.if_op(op),
             OpKind::While => self.while_op(op),

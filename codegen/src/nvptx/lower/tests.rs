@@ -3,6 +3,7 @@
 
 use super::{LowerOptions, lower_to_ptx};
 use crate::frontend::compile_source;
+use crate::gpu::SHARED_BYTES_MARKER;
 use crate::ir::ConstValue;
 use crate::nvptx::Arch;
 use crate::nvptx::ptxas::{assemble, find_ptxas};
@@ -84,9 +85,65 @@ pub fn shapes<const B: usize>(x: Ptr<f32>, out: Ptr<f32>) {
 }
 
 #[tile_kernel]
-pub fn scanning<const B: usize>(x: Ptr<f32>, out: Ptr<f32>) {
+pub fn scan1<const B: usize>(x: Ptr<f32>, y: Ptr<i32>, out: Ptr<f32>, iout: Ptr<i32>, n: i32) {
     let i = arange::<B>();
-    store(out + i, cumsum(load(x + i), 0));
+    let m = i < n;
+    let v = load(x + i, m, 0.0);
+    let w = load(y + i, m, 0);
+    store(out + i, cumsum(v, 0) + cummax(v, 0) + cumprod_rev(v, 0) + cummin_rev(v, 0), m);
+    store(iout + i, cumsum(w, 0) + cummax_rev(w, 0), m);
+}
+
+#[tile_kernel]
+pub fn scan_half<const B: usize>(x: Ptr<f16>, out: Ptr<f16>) {
+    let i = arange::<B>();
+    let v = load(x + i);
+    store(out + i, cumsum(v, 0) + cummin(v, 0));
+}
+
+#[tile_kernel]
+pub fn scan2<const R: usize, const C: usize>(x: Ptr<f32>, out: Ptr<f32>) {
+    let r = arange::<R>();
+    let c = arange::<C>();
+    let offs = r[(.., None)] * C + c[(None, ..)];
+    let t = load(x + offs);
+    store(out + offs, cumsum(t, 0) + cumsum_rev(t, 1));
+}
+
+#[tile_kernel]
+pub fn sort1<const B: usize>(x: Ptr<f32>, vals: Ptr<f32>, idx: Ptr<i32>) {
+    let i = arange::<B>();
+    let (v, p) = sort(load(x + i), 0);
+    store(vals + i, v);
+    store(idx + i, p);
+}
+
+#[tile_kernel]
+pub fn sort2<const R: usize, const C: usize>(x: Ptr<i32>, vals: Ptr<i32>, idx: Ptr<i32>) {
+    let r = arange::<R>();
+    let c = arange::<C>();
+    let offs = r[(.., None)] * C + c[(None, ..)];
+    let t = load(x + offs);
+    let (v0, p0) = sort(t, 0, true);
+    let (v1, p1) = sort(t, 1);
+    store(vals + offs, v0 + v1);
+    store(idx + offs, p0 * C + p1);
+}
+
+#[tile_kernel]
+pub fn bool_scan<const B: usize>(x: Ptr<f32>, out: Ptr<f32>) {
+    let i = arange::<B>();
+    let c = cumsum(load(x + i) > 0.0, 0);
+    store(out + i, select(c, 1.0, 0.0));
+}
+
+#[tile_kernel]
+pub fn topk1<const B: usize>(x: Ptr<f32>, vals: Ptr<f32>, idx: Ptr<i32>) {
+    let i = arange::<B>();
+    let (v, p) = topk(load(x + i), 8, 0);
+    let j = arange::<8>();
+    store(vals + j, v);
+    store(idx + j, p);
 }
 "#;
 
@@ -182,9 +239,10 @@ fn one_d_kernels_lower_for_every_arch_and_assemble() {
 
 #[test]
 fn what_is_not_lowered_yet_is_an_error_naming_the_op() {
-    let err = lower("scanning", &[("B", ConstValue::Int(16))], Arch::Sm80, 4).unwrap_err();
+    let err = lower("bool_scan", &[("B", ConstValue::Int(16))], Arch::Sm80, 4).unwrap_err();
     assert!(err.contains("lower_tests.rs:"), "{err}");
     assert!(err.contains("tile.scan"), "{err}");
+    assert!(err.contains("sum and prod scans of i1"), "{err}");
     let err = lower(
         "vector_add",
         &[("BLOCK", ConstValue::Int(64))],
@@ -196,4 +254,94 @@ fn what_is_not_lowered_yet_is_an_error_naming_the_op() {
         err.contains("num_warps = 3 must be a power of two"),
         "{err}"
     );
+}
+
+/// A kernel, its constants and its warps.
+type Case = (&'static str, Vec<(&'static str, ConstValue)>, u32);
+
+#[test]
+fn scans_sorts_and_topk_lower_for_every_arch_and_assemble() {
+    let ptxas = find_ptxas();
+    assert!(
+        ptxas.is_some() || std::env::var("TILEFUSE_REQUIRE_PTXAS").is_err(),
+        "TILEFUSE_REQUIRE_PTXAS is set but no ptxas was found"
+    );
+    let b = |v: i64| vec![("B", ConstValue::Int(v))];
+    let rc = |r: i64, c: i64| vec![("R", ConstValue::Int(r)), ("C", ConstValue::Int(c))];
+    let cases: Vec<Case> = vec![
+        ("scan1", b(1024), 4),
+        ("scan1", b(32), 4),
+        ("scan1", b(1), 1),
+        ("scan_half", b(256), 4),
+        ("scan2", rc(16, 64), 4),
+        ("scan2", rc(64, 2), 2),
+        ("sort1", b(1024), 4),
+        ("sort1", b(16), 4),
+        ("sort1", b(1), 1),
+        ("sort2", rc(32, 32), 4),
+        ("sort2", rc(4, 128), 8),
+        ("topk1", b(1024), 4),
+        ("topk1", b(8), 1),
+    ];
+    for arch in Arch::ALL {
+        for (kernel, consts, warps) in &cases {
+            let ptx = lower(kernel, consts, arch, *warps)
+                .unwrap_or_else(|e| panic!("{kernel} {consts:?} on {}: {e}", arch.name()));
+            assert!(ptx.contains(&format!(".entry {kernel}")), "{ptx}");
+            let trivial = consts.iter().all(|(_, v)| *v == ConstValue::Int(1));
+            if !trivial {
+                assert!(ptx.contains("bar.sync"), "{kernel} exchanges:\n{ptx}");
+            }
+            // allocate-shared-memory counts what the lowering uses (the
+            // same formulas): the tile for a scan (in f32 for f16, none for
+            // an axis of 1), the operand plus an i32 per result element for
+            // sort and top-k.
+            let b_value = consts.iter().find(|(n, _)| *n == "B").map(|(_, v)| *v);
+            let want_shared = match (*kernel, b_value) {
+                ("scan1", Some(ConstValue::Int(1024))) => Some(4096),
+                ("scan1", Some(ConstValue::Int(1))) => Some(0),
+                ("scan_half", Some(ConstValue::Int(256))) => Some(1024),
+                ("sort1", Some(ConstValue::Int(1024))) => Some(8192),
+                ("sort1", Some(ConstValue::Int(1))) => Some(8),
+                ("topk1", Some(ConstValue::Int(1024))) => Some(4096 + 32),
+                _ => None,
+            };
+            match want_shared {
+                Some(0) => assert!(
+                    !ptx.contains(SHARED_BYTES_MARKER),
+                    "{kernel} {consts:?} needs no shared memory:\n{ptx}"
+                ),
+                Some(bytes) => assert!(
+                    ptx.contains(&format!("{SHARED_BYTES_MARKER}{bytes}\n")),
+                    "{kernel} {consts:?} should use {bytes} shared bytes:\n{ptx}"
+                ),
+                None => {}
+            }
+            if kernel.starts_with("sort") || kernel.starts_with("topk") {
+                // The rank loop is a runtime loop, not unrolled per element.
+                assert!(
+                    ptx.lines().count() < 4000,
+                    "{kernel}: {} lines",
+                    ptx.lines().count()
+                );
+            }
+            if let Some(ptxas) = &ptxas {
+                let report =
+                    assemble(ptxas, &ptx, arch).unwrap_or_else(|e| panic!("{kernel}: {e}"));
+                assert_eq!(
+                    report[0].1.spill_stores,
+                    0,
+                    "{kernel} {consts:?} spills on {}: {report:?}",
+                    arch.name()
+                );
+                if arch == Arch::Sm90a && *kernel == "sort1" && consts == &b(1024) {
+                    println!(
+                        "sort1 B=1024 sm_90a: {} PTX lines, {:?}",
+                        ptx.lines().count(),
+                        report[0].1
+                    );
+                }
+            }
+        }
+    }
 }
