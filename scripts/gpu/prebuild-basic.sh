@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Lowers the basic kernels (vector add, softmax, layernorm) to PTX with the
-# NVPTX backend and packs their GPU test, for a GPU machine without Rust or
-# LLVM: then run `TILEFUSE_PTX_DIR=gpu-out/ptx gpu-out/run-tests.sh` there.
+# Lowers the basic kernels (vector add, softmax, layernorm) and the kernels
+# of tests/gpu_misc.rs to PTX with the NVPTX backend and packs their GPU
+# tests, for a GPU machine without Rust or LLVM: then run
+# `TILEFUSE_PTX_DIR=gpu-out/ptx gpu-out/run-tests.sh` there.
 #
 # usage: scripts/gpu/prebuild-basic.sh [ARCH]   (default sm_90a, the H100)
 set -euo pipefail
@@ -14,4 +15,15 @@ $tf dump src/kernels/basic.rs --kernel vector_add --const BLOCK=1024 --stage ptx
 $tf dump src/kernels/basic.rs --kernel softmax --const BLOCK=1024 --stage ptx --arch "$arch" > gpu-out/ptx/softmax.ptx
 $tf dump src/kernels/basic.rs --kernel layernorm --const BLOCK=512 --stage ptx --arch "$arch" > gpu-out/ptx/layernorm.ptx
 echo "wrote gpu-out/ptx/{vector_add,softmax,layernorm}.ptx for $arch"
-scripts/gpu/pack-tests.sh gpu gpu_basic
+# tests/gpu_misc.rs: atomics, descriptors, print and assert (kernels defined in the test).
+misc=tests/gpu_misc.rs
+$tf dump $misc --kernel histogram --const B=256 --stage ptx --arch "$arch" > gpu-out/ptx/histogram_256.ptx
+$tf dump $misc --kernel histogram --const B=16 --stage ptx --arch "$arch" > gpu-out/ptx/histogram_16.ptx
+$tf dump $misc --kernel tickets --const B=1 --stage ptx --arch "$arch" > gpu-out/ptx/tickets.ptx
+$tf dump $misc --kernel extremes --const B=128 --stage ptx --arch "$arch" > gpu-out/ptx/extremes.ptx
+$tf dump $misc --kernel claim --const B=64 --stage ptx --arch "$arch" > gpu-out/ptx/claim.ptx
+$tf dump $misc --kernel desc_transpose --const BM=32 --const BN=16 --stage ptx --arch "$arch" > gpu-out/ptx/desc_transpose.ptx
+$tf dump $misc --kernel printing --const B=16 --stage ptx --arch "$arch" > gpu-out/ptx/printing.ptx
+$tf dump $misc --kernel checking --const B=64 --stage ptx --arch "$arch" > gpu-out/ptx/checking.ptx
+echo "wrote gpu-out/ptx/ for the kernels of $misc"
+scripts/gpu/pack-tests.sh gpu gpu_basic gpu_misc

@@ -9,7 +9,7 @@ use super::{Lowered, Lowerer, NvptxError, err_at, llvm, scalar_llvm};
 use crate::ir::OpId;
 
 impl<'ctx> Lowerer<'ctx, '_> {
-    fn regs_of(&self, l: &Lowered<'ctx>, r: usize) -> BasicValueEnum<'ctx> {
+    pub(super) fn regs_of(&self, l: &Lowered<'ctx>, r: usize) -> BasicValueEnum<'ctx> {
         match l {
             Lowered::Scalar(v) => *v,
             Lowered::Tile(regs, _) => regs[r],
