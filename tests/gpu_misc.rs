@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tilefuse::runtime::PtrArg;
-use tilefuse::{Device, Grid, tile_kernel};
+use tilefuse::{Device, Grid, bf16, f16, tile_kernel};
 
 /// Threads per CTA the PTX was lowered for (4 warps).
 const BLOCK_THREADS: [u32; 3] = [128, 1, 1];
@@ -71,6 +71,38 @@ pub fn extremes<const B: usize>(
     atomic_min(imin + i, (v * 1000.0).cast::<i32>(), mask);
     let p = atomic_xchg(swap + offs, v, mask);
     store(prev + offs, p, mask);
+}
+
+/// Atomics on every other element type, with values whose sums are exact
+/// (so that the order of colliding elements does not matter).
+#[tile_kernel]
+pub fn typed_atomics<const B: usize>(
+    bins: Ptr<i32>,
+    zs: Ptr<f32>,
+    h: Ptr<f16>,
+    bh: Ptr<bf16>,
+    d: Ptr<f64>,
+    l: Ptr<i64>,
+    lmax: Ptr<i64>,
+    c: Ptr<i8>,
+    any: Ptr<bool>,
+    all: Ptr<bool>,
+    fmin: Ptr<f32>,
+    n: i32,
+) {
+    let offs = program_id(0) * B + arange::<B>();
+    let m = offs < n;
+    let b = load(bins + offs, m, 0);
+    atomic_add(h + b, 0.25, m);
+    atomic_add(bh + b, 1.0, m);
+    atomic_add(d + b, 0.5, m);
+    let big = offs.cast::<i64>() * 1000000007;
+    atomic_add(l + b, big, m);
+    atomic_max(lmax + b, -big, m);
+    atomic_add(c + b, 1, m);
+    atomic_max(any + b, offs == 5, m);
+    atomic_min(all + b, offs != 7, m);
+    atomic_min(fmin + b, load(zs + offs, m, 0.0), m);
 }
 
 /// Every program tries to claim every slot; exactly one wins each.
@@ -294,12 +326,98 @@ fn max_min_and_exchange_match_the_interpreter() {
         ),
     )
     .unwrap();
-    let bits = |v: Vec<f32>| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    // Bits, with every NaN alike (the GPU's canonical NaN is 0x7fffffff,
+    // the interpreter's 0x7fc00000).
+    let bits = |v: Vec<f32>| {
+        v.iter()
+            .map(|f| if f.is_nan() { u32::MAX } else { f.to_bits() })
+            .collect::<Vec<_>>()
+    };
     assert_eq!(bits(g.2.to_vec()), bits(cmax.to_vec()), "float max");
     assert!(g.2.to_vec()[idx[100] as usize].is_nan());
     assert_eq!(g.3.to_vec(), cmin.to_vec(), "int min");
     assert_eq!(bits(g.4.to_vec()), bits(cswap.to_vec()), "exchanged");
     assert_eq!(bits(g.5.to_vec()), bits(cprev.to_vec()), "previous values");
+}
+
+#[test]
+#[ignore = "needs a CUDA GPU and the PTX of scripts/gpu/prebuild-basic.sh"]
+fn atomics_on_every_element_type_match_the_interpreter() {
+    let (gpu, cpu) = (gpu(), Device::cpu());
+    let kernel = gpu
+        .load_ptx(&ptx("typed_atomics"), "typed_atomics")
+        .unwrap();
+    let mut rng = SmallRng::seed_from_u64(14);
+    let (n, bins) = (301usize, 5usize);
+    let x: Vec<i32> = (0..n).map(|_| rng.random_range(0..bins as i32)).collect();
+    // One -0.0 among +0.0: its bin's minimum is -0.0 (below +0.0).
+    let zs: Vec<f32> = (0..n).map(|i| if i == 3 { -0.0 } else { 0.0 }).collect();
+    let programs = n.div_ceil(64);
+    macro_rules! pair {
+        ($t:ty, $init:expr) => {{
+            let v: Vec<$t> = vec![$init; bins];
+            (
+                gpu.tensor(&v, [bins]).unwrap(),
+                cpu.tensor(&v, [bins]).unwrap(),
+            )
+        }};
+    }
+    let (gh, mut ch) = pair!(f16, f16::from_f32(0.0));
+    let (gbh, mut cbh) = pair!(bf16, bf16::from_f32(0.0));
+    let (gd, mut cd) = pair!(f64, 0.0);
+    let (gl, mut cl) = pair!(i64, 0);
+    let (glm, mut clm) = pair!(i64, i64::MIN);
+    let (gc, mut cc) = pair!(i8, 0);
+    let (gany, mut cany) = pair!(bool, false);
+    let (gall, mut call) = pair!(bool, true);
+    let (gfm, mut cfm) = pair!(f32, 0.0);
+    let (gx, gz) = (gpu.tensor(&x, [n]).unwrap(), gpu.tensor(&zs, [n]).unwrap());
+    kernel
+        .launch(
+            Grid::x(programs),
+            BLOCK_THREADS,
+            0,
+            vec![
+                (&gx).into_arg(),
+                (&gz).into_arg(),
+                (&gh).into_arg(),
+                (&gbh).into_arg(),
+                (&gd).into_arg(),
+                (&gl).into_arg(),
+                (&glm).into_arg(),
+                (&gc).into_arg(),
+                (&gany).into_arg(),
+                (&gall).into_arg(),
+                (&gfm).into_arg(),
+                (n as i32).into(),
+            ],
+        )
+        .unwrap();
+    let (cx, cz) = (cpu.tensor(&x, [n]).unwrap(), cpu.tensor(&zs, [n]).unwrap());
+    typed_atomics::<64>::launch(
+        &cpu,
+        Grid::x(programs),
+        (
+            &cx, &cz, &mut ch, &mut cbh, &mut cd, &mut cl, &mut clm, &mut cc, &mut cany, &mut call,
+            &mut cfm, n as i32,
+        ),
+    )
+    .unwrap();
+    assert_eq!(gh.to_vec(), ch.to_vec(), "f16 add");
+    assert_eq!(gbh.to_vec(), cbh.to_vec(), "bf16 add");
+    assert_eq!(gd.to_vec(), cd.to_vec(), "f64 add");
+    assert_eq!(gl.to_vec(), cl.to_vec(), "i64 add");
+    assert_eq!(glm.to_vec(), clm.to_vec(), "i64 max");
+    assert_eq!(gc.to_vec(), cc.to_vec(), "i8 add");
+    assert_eq!(gany.to_vec(), cany.to_vec(), "bool max");
+    assert_eq!(gall.to_vec(), call.to_vec(), "bool min");
+    let bits = |v: Vec<f32>| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    assert_eq!(
+        bits(gfm.to_vec()),
+        bits(cfm.to_vec()),
+        "f32 min of signed zeros"
+    );
+    assert_eq!(gfm.to_vec()[x[3] as usize].to_bits(), (-0.0f32).to_bits());
 }
 
 #[test]

@@ -21,6 +21,7 @@ $tf dump $misc --kernel histogram --const B=256 --stage ptx --arch "$arch" > gpu
 $tf dump $misc --kernel histogram --const B=16 --stage ptx --arch "$arch" > gpu-out/ptx/histogram_16.ptx
 $tf dump $misc --kernel tickets --const B=1 --stage ptx --arch "$arch" > gpu-out/ptx/tickets.ptx
 $tf dump $misc --kernel extremes --const B=128 --stage ptx --arch "$arch" > gpu-out/ptx/extremes.ptx
+$tf dump $misc --kernel typed_atomics --const B=64 --stage ptx --arch "$arch" > gpu-out/ptx/typed_atomics.ptx
 $tf dump $misc --kernel claim --const B=64 --stage ptx --arch "$arch" > gpu-out/ptx/claim.ptx
 $tf dump $misc --kernel desc_transpose --const BM=32 --const BN=16 --stage ptx --arch "$arch" > gpu-out/ptx/desc_transpose.ptx
 $tf dump $misc --kernel printing --const B=16 --stage ptx --arch "$arch" > gpu-out/ptx/printing.ptx

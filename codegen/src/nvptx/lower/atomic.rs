@@ -1,5 +1,5 @@
 //! Atomics on global memory: `tile.atomic_rmw` (add, max, min, xchg) and
-//! `tile.atomic_cas`, as LLVM `atomicrmw` / `cmpxchg` (acq_rel, device
+//! `tile.atomic_cas`, as LLVM `atomicrmw` / `cmpxchg` (`acq_rel`, device
 //! scope, like Triton's defaults), which the NVPTX backend turns into
 //! `atom.global.*` where the GPU has the instruction and into a CAS loop
 //! where it does not (float max/min, f16/bf16 on older GPUs, 8- and 16-bit
@@ -359,7 +359,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         }
     }
 
-    fn to_stored(
+    fn stored(
         &self,
         v: BasicValueEnum<'ctx>,
         elem: ScalarType,
@@ -374,7 +374,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         })
     }
 
-    fn from_stored(
+    fn unstored(
         &self,
         v: BasicValueEnum<'ctx>,
         elem: ScalarType,
@@ -401,7 +401,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         elem: ScalarType,
     ) -> Result<BasicValueEnum<'ctx>, NvptxError> {
         let buf = self.atomic_buffer()?;
-        let stored = self.to_stored(v, elem)?;
+        let stored = self.stored(v, elem)?;
         let i32t = self.ctx.i32_type();
         let first = self
             .b
@@ -414,7 +414,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         self.barrier()?;
         let t = self.stored_llvm(elem);
         let read = self.b.build_load(t, buf, "").map_err(llvm)?;
-        self.from_stored(read, elem)
+        self.unstored(read, elem)
     }
 
     /// The owners' values of a tile laid out by `d` in every copy, through shared memory.
@@ -440,7 +440,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 let c = this.coords(&dd, r)?;
                 let off = this.offset(&c, &w, 0)?;
                 let p = super::super::kernel::gep(&this.b, t, buf, &[off], "")?;
-                let v = this.to_stored(v, elem)?;
+                let v = this.stored(v, elem)?;
                 this.b.build_store(p, v).map_err(llvm)?;
             }
             Ok(())
@@ -452,7 +452,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
             let off = self.offset(&c, &w, 0)?;
             let p = super::super::kernel::gep(&self.b, t, buf, &[off], "")?;
             let v = self.b.build_load(t, p, "").map_err(llvm)?;
-            out.push(self.from_stored(v, elem)?);
+            out.push(self.unstored(v, elem)?);
         }
         Ok(out)
     }

@@ -12,7 +12,7 @@
 //! interpreter's "parts out of shape read 0". `desc_store` writes each
 //! element of the value inside the shape, owners only (copies never write).
 //! Address arithmetic is in i64. These are per-register masked strided
-//! accesses; bulk copies (TMA on sm_90) come later.
+//! accesses; bulk copies (TMA on `sm_90`) come later.
 
 use inkwell::IntPredicate;
 use inkwell::types::{BasicTypeEnum, StructType};

@@ -132,6 +132,16 @@ pub fn descriptors<const BM: usize, const BN: usize>(
 }
 
 #[tile_kernel]
+pub fn desc_flow<const B: usize>(x: Ptr<f32>, out: Ptr<f32>, n: i32) {
+    let d = if n > 100 { make_desc::<B>(x, [n], [1]) } else { make_desc::<B>(x, [n / 2], [2]) };
+    let mut acc = zeros::<f32, B>();
+    for k in range(0, n, B) {
+        acc += desc_load(d, [k]);
+    }
+    desc_store(make_desc::<B>(out, [n], [1]), [0], acc);
+}
+
+#[tile_kernel]
 pub fn debugging<const B: usize>(x: Ptr<f32>, flags: Ptr<bool>, n: i32) {
     let i = arange::<B>();
     let v = load(x + i, i < n, 0.0);
@@ -179,7 +189,7 @@ fn one_d_kernels_lower_for_every_arch_and_assemble() {
         ptxas.is_some() || std::env::var("TILEFUSE_REQUIRE_PTXAS").is_err(),
         "TILEFUSE_REQUIRE_PTXAS is set but no ptxas was found"
     );
-    let cases: [(&str, Vec<(&str, ConstValue)>); 17] = [
+    let cases: [(&str, Vec<(&str, ConstValue)>); 18] = [
         ("histogram", vec![("B", ConstValue::Int(256))]),
         ("histogram", vec![("B", ConstValue::Int(16))]),
         ("int_atomics", vec![("B", ConstValue::Int(64))]),
@@ -191,6 +201,7 @@ fn one_d_kernels_lower_for_every_arch_and_assemble() {
             vec![("BM", ConstValue::Int(32)), ("BN", ConstValue::Int(16))],
         ),
         ("debugging", vec![("B", ConstValue::Int(16))]),
+        ("desc_flow", vec![("B", ConstValue::Int(256))]),
         ("outer", vec![("B", ConstValue::Int(64))]),
         ("shapes", vec![("B", ConstValue::Int(32))]),
         (
