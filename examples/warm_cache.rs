@@ -38,7 +38,10 @@ fn main() -> ExitCode {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--dir" => dir = args.next(),
-            "--arch" => match args.next().and_then(|n| Arch::ALL.into_iter().find(|a| a.name() == n)) {
+            "--arch" => match args
+                .next()
+                .and_then(|n| Arch::ALL.into_iter().find(|a| a.name() == n))
+            {
                 Some(arch) => archs.push(arch),
                 None => {
                     eprintln!("warm_cache: --arch takes one of sm_75, sm_80, sm_86, sm_89, sm_90a");
@@ -82,7 +85,11 @@ fn main() -> ExitCode {
                 .map(|c| c.name.clone())
                 .collect()
         } else {
-            k.source.prebuilt_flags.iter().map(|s| s.to_string()).collect()
+            k.source
+                .prebuilt_flags
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
         };
         for config in k.source.configs.iter().filter(|c| !c.cpu_only) {
             let values: Vec<(String, ConstValue)> = config
@@ -111,5 +118,9 @@ fn main() -> ExitCode {
         }
     }
     println!("warm_cache: {built} variants in {dir}, {failed} failed");
-    if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Lowers the basic kernels (vector add, softmax, layernorm) to PTX with the
-# NVPTX backend and packs their GPU test, for a GPU machine without Rust or
-# LLVM: then run `TILEFUSE_PTX_DIR=gpu-out/ptx gpu-out/run-tests.sh` there.
+# Lowers the basic kernels (vector add, softmax, layernorm) and the kernels
+# of tests/gpu_misc.rs to PTX with the NVPTX backend and packs their GPU
+# tests, for a GPU machine without Rust or LLVM: then run
+# `TILEFUSE_PTX_DIR=gpu-out/ptx gpu-out/run-tests.sh` there.
 #
 # usage: scripts/gpu/prebuild-basic.sh [ARCH]   (default sm_90a, the H100)
 set -euo pipefail
@@ -25,4 +26,16 @@ $tf dump $ops --kernel sort2_i32 --const R=32 --const C=32 --stage ptx --arch "$
 $tf dump $ops --kernel topk_f32 --const B=1024 --stage ptx --arch "$arch" > gpu-out/ptx/topk_f32.ptx
 $tf dump $ops --kernel topk2_i32 --const R=32 --const C=32 --stage ptx --arch "$arch" > gpu-out/ptx/topk2_i32.ptx
 echo "wrote gpu-out/ptx/{scan_f32,scan_i32,scan_f16,scan2_f32,sort_f32,sort2_i32,topk_f32,topk2_i32}.ptx for $arch"
-scripts/gpu/pack-tests.sh gpu gpu_basic gpu_ops
+# tests/gpu_misc.rs: atomics, descriptors, print and assert (kernels defined in the test).
+misc=tests/gpu_misc.rs
+$tf dump $misc --kernel histogram --const B=256 --stage ptx --arch "$arch" > gpu-out/ptx/histogram_256.ptx
+$tf dump $misc --kernel histogram --const B=16 --stage ptx --arch "$arch" > gpu-out/ptx/histogram_16.ptx
+$tf dump $misc --kernel tickets --const B=1 --stage ptx --arch "$arch" > gpu-out/ptx/tickets.ptx
+$tf dump $misc --kernel extremes --const B=128 --stage ptx --arch "$arch" > gpu-out/ptx/extremes.ptx
+$tf dump $misc --kernel typed_atomics --const B=64 --stage ptx --arch "$arch" > gpu-out/ptx/typed_atomics.ptx
+$tf dump $misc --kernel claim --const B=64 --stage ptx --arch "$arch" > gpu-out/ptx/claim.ptx
+$tf dump $misc --kernel desc_transpose --const BM=32 --const BN=16 --stage ptx --arch "$arch" > gpu-out/ptx/desc_transpose.ptx
+$tf dump $misc --kernel printing --const B=16 --stage ptx --arch "$arch" > gpu-out/ptx/printing.ptx
+$tf dump $misc --kernel checking --const B=64 --stage ptx --arch "$arch" > gpu-out/ptx/checking.ptx
+echo "wrote gpu-out/ptx/ for the kernels of $misc"
+scripts/gpu/pack-tests.sh gpu gpu_basic gpu_ops gpu_misc

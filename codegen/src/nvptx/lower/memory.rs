@@ -10,7 +10,7 @@ use crate::ir::OpId;
 use crate::nvptx::inline_ptx::{PtxInstr, emit, predicated_load, predicated_store};
 
 impl<'ctx> Lowerer<'ctx, '_> {
-    fn regs_of(&self, l: &Lowered<'ctx>, r: usize) -> BasicValueEnum<'ctx> {
+    pub(super) fn regs_of(&self, l: &Lowered<'ctx>, r: usize) -> BasicValueEnum<'ctx> {
         match l {
             Lowered::Scalar(v) => *v,
             Lowered::Tile(regs, _) => regs[r],

@@ -14,16 +14,21 @@
 //! shared memory ([`dot`]); `for`/`if`/`while` become LLVM control flow
 //! with phis ([`control`]); scans are log-steps through shared memory
 //! ([`scan`]); sort and top-k rank every element of a line in shared memory
-//! and scatter by rank ([`sort`]).
+//! and scatter by rank ([`sort`]). Atomics are `atomicrmw`/`cmpxchg` done
+//! once per element by its owner ([`atomic`]); descriptors are uniform
+//! records and their accesses masked per-register loads and stores
+//! ([`desc`]); print and assert call `vprintf` and `__assertfail` ([`debug`]).
 //!
-//! Not lowered yet (errors naming the op): descriptors, atomics, print and
-//! assert.
+//! Every op of the tile dialect is lowered.
 //!
 //! Preconditions: the kernel is specialized, the tile pipeline ran (no
 //! calls, no constexprs), and `keep_only_kernel` left it alone in its module.
 
+mod atomic;
 mod compute;
 mod control;
+mod debug;
+mod desc;
 mod dot;
 mod exchange;
 mod layout;
@@ -384,7 +389,12 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             OpKind::For => self.for_op(op),
             OpKind::If => self.if_op(op),
             OpKind::While => self.while_op(op),
-            OpKind::Assert | OpKind::Print => Err(unsupported("device assert and print")),
+            OpKind::AtomicRmw | OpKind::AtomicCas => self.atomic(op),
+            OpKind::MakeDesc => self.make_desc(op),
+            OpKind::DescLoad => self.desc_load(op),
+            OpKind::DescStore => self.desc_store(op),
+            OpKind::Print => self.print(op),
+            OpKind::Assert => self.assert(op),
             OpKind::StaticAssert | OpKind::Constexpr | OpKind::Call => Err(unsupported(
                 "this op (the kernel is not specialized and optimized)",
             )),

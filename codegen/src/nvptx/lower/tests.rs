@@ -85,6 +85,76 @@ pub fn shapes<const B: usize>(x: Ptr<f32>, out: Ptr<f32>) {
 }
 
 #[tile_kernel]
+pub fn histogram<const B: usize>(x: Ptr<i32>, hist: Ptr<i32>, fh: Ptr<f32>, n: i32) {
+    let offs = program_id(0) * B + arange::<B>();
+    let mask = offs < n;
+    let bin = load(x + offs, mask, 0);
+    atomic_add(hist + bin, 1, mask);
+    atomic_add(fh + bin, 0.5, mask);
+}
+
+#[tile_kernel]
+pub fn int_atomics<const B: usize>(
+    p32: Ptr<i32>, p64: Ptr<i64>, p8: Ptr<i8>, pflag: Ptr<bool>, out: Ptr<i32>, n: i32,
+) {
+    let i = arange::<B>();
+    let m = i < n;
+    let a = atomic_max(p32 + i % 4, i, m) + atomic_min(p32 + i % 3, -i, m) + atomic_xchg(p32 + i, i);
+    let c = atomic_cas(p32 + i, i, a);
+    let w = atomic_add(p64 + i % 5, i.cast::<i64>(), m) + atomic_max(p64, 7) + atomic_min(p64 + 1, i.cast::<i64>());
+    let e = atomic_add(p8 + i % 6, 1, m).cast::<i32>() + atomic_max(p8, 3).cast::<i32>();
+    let flag = atomic_max(pflag + i % 2, m) | atomic_min(pflag, m) | atomic_xchg(pflag + 1, m);
+    let ticket = atomic_add(out, 1);
+    store(out + 1 + i, a + c + w.cast::<i32>() + e + flag.cast::<i32>() + ticket);
+}
+
+#[tile_kernel]
+pub fn float_atomics<const B: usize>(
+    pf: Ptr<f32>, ph: Ptr<f16>, pb: Ptr<bf16>, pd: Ptr<f64>, outf: Ptr<f32>, n: i32,
+) {
+    let i = arange::<B>();
+    let m = i < n;
+    let f = atomic_max(pf + i % 7, i.cast::<f32>(), m) + atomic_min(pf + 1, 0.25) + atomic_xchg(pf + 2, 1.5);
+    let h = atomic_add(ph + i % 2, 1.0, m).cast::<f32>() + atomic_max(ph, i.cast::<f16>()).cast::<f32>();
+    let bb = atomic_add(pb + i % 2, 1.0).cast::<f32>() + atomic_min(pb, i.cast::<bf16>()).cast::<f32>();
+    let d = atomic_add(pd + i % 3, 0.5).cast::<f32>() + atomic_max(pd, i.cast::<f64>()).cast::<f32>();
+    let fc = atomic_cas(pf + i, 0.0, 1.0);
+    store(outf + i, f + h + bb + d + fc);
+}
+
+#[tile_kernel]
+pub fn descriptors<const BM: usize, const BN: usize>(
+    x: Ptr<f32>, y: Ptr<f32>, m: i32, n: i32, stride_x: i64, stride_y: i64,
+) {
+    let dx = make_desc::<BM, BN>(x, [m, n], [stride_x, 1]);
+    let dy = make_desc::<BN, BM>(y, [n, m], [stride_y, 1]);
+    let t = desc_load(dx, [program_id(0) * BM, program_id(1) * BN]);
+    desc_store(dy, [program_id(1) * BN, program_id(0) * BM], t.t() * 2.0);
+}
+
+#[tile_kernel]
+pub fn desc_flow<const B: usize>(x: Ptr<f32>, out: Ptr<f32>, n: i32) {
+    let d = if n > 100 { make_desc::<B>(x, [n], [1]) } else { make_desc::<B>(x, [n / 2], [2]) };
+    let mut acc = zeros::<f32, B>();
+    for k in range(0, n, B) {
+        acc += desc_load(d, [k]);
+    }
+    desc_store(make_desc::<B>(out, [n], [1]), [0], acc);
+}
+
+#[tile_kernel]
+pub fn debugging<const B: usize>(x: Ptr<f32>, flags: Ptr<bool>, n: i32) {
+    let i = arange::<B>();
+    let v = load(x + i, i < n, 0.0);
+    let f = load(flags + i, i < n, true);
+    device_print("v = ", v);
+    device_print("n = ", n, 2.5);
+    device_print("mixed ", v, f, n, i[(.., None)] * B + i[(None, ..)]);
+    device_assert(v >= 0.0, "v must be >= 0 (100%)");
+    device_assert(n > 0, "n must be positive");
+}
+
+#[tile_kernel]
 pub fn scan1<const B: usize>(x: Ptr<f32>, y: Ptr<i32>, out: Ptr<f32>, iout: Ptr<i32>, n: i32) {
     let i = arange::<B>();
     let m = i < n;
@@ -176,7 +246,19 @@ fn one_d_kernels_lower_for_every_arch_and_assemble() {
         ptxas.is_some() || std::env::var("TILEFUSE_REQUIRE_PTXAS").is_err(),
         "TILEFUSE_REQUIRE_PTXAS is set but no ptxas was found"
     );
-    let cases: [(&str, Vec<(&str, ConstValue)>); 9] = [
+    let cases: [(&str, Vec<(&str, ConstValue)>); 18] = [
+        ("histogram", vec![("B", ConstValue::Int(256))]),
+        ("histogram", vec![("B", ConstValue::Int(16))]),
+        ("int_atomics", vec![("B", ConstValue::Int(64))]),
+        ("int_atomics", vec![("B", ConstValue::Int(256))]),
+        ("float_atomics", vec![("B", ConstValue::Int(64))]),
+        ("float_atomics", vec![("B", ConstValue::Int(256))]),
+        (
+            "descriptors",
+            vec![("BM", ConstValue::Int(32)), ("BN", ConstValue::Int(16))],
+        ),
+        ("debugging", vec![("B", ConstValue::Int(16))]),
+        ("desc_flow", vec![("B", ConstValue::Int(256))]),
         ("outer", vec![("B", ConstValue::Int(64))]),
         ("shapes", vec![("B", ConstValue::Int(32))]),
         (
@@ -222,6 +304,24 @@ fn one_d_kernels_lower_for_every_arch_and_assemble() {
             if *kernel == "softmax" {
                 assert!(ptx.contains("shfl.sync.bfly"), "reductions shuffle:\n{ptx}");
                 assert!(ptx.contains("ex2.approx"), "exp through ex2:\n{ptx}");
+            }
+            match *kernel {
+                "histogram" => {
+                    assert!(ptx.contains("atom.global.add.u32"), "{ptx}");
+                    assert!(ptx.contains("atom.global.add.f32"), "{ptx}");
+                }
+                "int_atomics" => {
+                    assert!(ptx.contains(".global.max.s32"), "{ptx}");
+                    assert!(ptx.contains(".global.cas.b32"), "{ptx}");
+                }
+                "debugging" => {
+                    assert!(
+                        ptx.contains("call.uni (retval0), vprintf") || ptx.contains("vprintf,"),
+                        "{ptx}"
+                    );
+                    assert!(ptx.contains("__assertfail"), "{ptx}");
+                }
+                _ => {}
             }
             if let Some(ptxas) = &ptxas {
                 let report =
