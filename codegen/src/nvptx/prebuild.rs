@@ -255,8 +255,8 @@ fn body_of(ptx: &str) -> impl Iterator<Item = &str> {
 }
 
 /// The older architecture whose PTX for the same variant is the same code
-/// (only `.version` and `.target` differ; sm_86 and sm_89 usually match
-/// sm_80): the binary then embeds only that one, which a device of `b`'s
+/// (only `.version` and `.target` differ; `sm_86` and `sm_89` usually match
+/// `sm_80`): the binary then embeds only that one, which a device of `b`'s
 /// architecture runs as well.
 pub fn same_as_older(prebuild: &Prebuild, b: &Built) -> Option<Arch> {
     let (major, minor) = b.arch.compute_capability();
