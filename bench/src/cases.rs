@@ -78,17 +78,22 @@ impl Pool {
 
     /// `len` values for input `which` of set `set`.
     pub fn f32s(&self, len: usize, set: usize, which: usize) -> Vec<f32> {
-        let p = self.values.len();
-        let start = (set * 7_919_993 + which * 1_299_709) % p;
-        (0..len).map(|i| self.values[(start + i) % p]).collect()
+        self.values(len, set, which).collect()
     }
 
     /// As [`Pool::f32s`], rounded to f16.
     pub fn f16s(&self, len: usize, set: usize, which: usize) -> Vec<f16> {
-        self.f32s(len, set, which)
-            .into_iter()
-            .map(f16::from_f32)
-            .collect()
+        self.values(len, set, which).map(f16::from_f32).collect()
+    }
+
+    /// The pool read cyclically from the offset of input `which` of set `set`.
+    fn values(&self, len: usize, set: usize, which: usize) -> impl Iterator<Item = f32> + '_ {
+        let start = (set * 7_919_993 + which * 1_299_709) % self.values.len();
+        self.values[start..]
+            .iter()
+            .chain(self.values.iter().cycle())
+            .take(len)
+            .copied()
     }
 }
 
@@ -170,12 +175,17 @@ fn p(k: &str, v: impl Into<Json>) -> (String, Json) {
     (k.to_string(), v.into())
 }
 
-/// Compares `got` with `want` at `idx`, with a relative-and-absolute tolerance:
-/// `ok`, or the first mismatch.
-pub fn spot_check(got: &[f32], want: impl Fn(usize) -> f32, idx: &[usize], tol: f32) -> String {
+/// Compares `got` with `want` at `idx`: close when `|got − want| ≤ atol + rtol·|want|`.
+/// Returns `ok (N sampled)`, or the first mismatch.
+pub fn spot_check(
+    got: &[f32],
+    want: impl Fn(usize) -> f32,
+    idx: &[usize],
+    (rtol, atol): (f32, f32),
+) -> String {
     for &i in idx {
         let (g, w) = (got[i], want(i));
-        let close = (g - w).abs() <= tol * (1.0 + w.abs());
+        let close = (g - w).abs() <= atol + rtol * w.abs();
         if !close {
             return format!("MISMATCH at {i}: got {g}, expected {w}");
         }
@@ -226,7 +236,7 @@ pub fn vector_add_case(ctx: &mut Ctx<'_>, n: usize) -> Row {
         r.check = Some(match call(0, &mut out).and_then(|()| out.read()) {
             Ok(got) => {
                 let (x, y) = (pool.f32s(n, 0, 0), pool.f32s(n, 0, 1));
-                spot_check(&got, |i| x[i] + y[i], &sample(n, 4096), 1e-6)
+                spot_check(&got, |i| x[i] + y[i], &sample(n, 4096), (1e-6, 1e-6))
             }
             Err(e) => format!("cannot check: {e}"),
         });
@@ -279,7 +289,8 @@ pub fn softmax_case(ctx: &mut Ctx<'_>, rows: usize, cols: usize) -> Row {
                         (x[i] - m).exp() / z
                     },
                     &idx,
-                    2e-3,
+                    // f16 output: half an ulp is 2^-11 relative.
+                    (2e-3, 1e-6),
                 )
             }
             Err(e) => format!("cannot check: {e}"),
@@ -343,7 +354,7 @@ pub fn layernorm_case(ctx: &mut Ctx<'_>, rows: usize, cols: usize) -> Row {
                             + f64::from(b[c])) as f32
                     },
                     &idx,
-                    1e-3,
+                    (1e-3, 1e-4),
                 )
             }
             Err(e) => format!("cannot check: {e}"),
@@ -666,12 +677,14 @@ mod tests {
     fn spot_check_reports_the_first_mismatch() {
         let got = [1.0f32, 2.0, 3.5];
         assert_eq!(
-            spot_check(&got, |i| got[i], &[0, 1, 2], 1e-6),
+            spot_check(&got, |i| got[i], &[0, 1, 2], (1e-6, 0.0)),
             "ok (3 sampled)"
         );
-        let msg = spot_check(&got, |i| (i + 1) as f32, &[0, 1, 2], 1e-3);
+        let msg = spot_check(&got, |i| (i + 1) as f32, &[0, 1, 2], (1e-3, 1e-3));
         assert_eq!(msg, "MISMATCH at 2: got 3.5, expected 3");
-        assert!(spot_check(&[f32::NAN], |_| 1.0, &[0], 1.0).starts_with("MISMATCH"));
+        assert!(spot_check(&[f32::NAN], |_| 1.0, &[0], (1.0, 1.0)).starts_with("MISMATCH"));
+        // A small value is held to its relative tolerance, not to an absolute one of 1.
+        assert!(spot_check(&[1.2e-3], |_| 1e-3, &[0], (2e-3, 1e-6)).starts_with("MISMATCH"));
         assert_eq!(sample(10, 3), vec![0, 3, 6, 9]);
     }
 

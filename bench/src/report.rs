@@ -225,6 +225,7 @@ pub fn table(rows: &[Row], copy_gbps: Option<f64>) -> String {
         "dtype",
         "median ms",
         "p10-p90 ms",
+        "host ms",
         "TFLOP/s",
         "GB/s",
         "% copy",
@@ -249,6 +250,7 @@ pub fn table(rows: &[Row], copy_gbps: Option<f64>) -> String {
                 r.dtype.clone(),
                 num(r.timing.map(|t| t.median), 4),
                 spread,
+                num(r.host_ms, 4),
                 num(r.tflops(), 1),
                 num(r.gbps(), 0),
                 num(pct, 1),
@@ -270,7 +272,7 @@ pub fn table(rows: &[Row], copy_gbps: Option<f64>) -> String {
                 s.push_str(c);
             } else {
                 // Numbers right-aligned, words left-aligned.
-                let numeric = (4..=8).contains(&i);
+                let numeric = (4..=9).contains(&i);
                 let pad = w - c.chars().count();
                 if numeric {
                     s.push_str(&" ".repeat(pad));
@@ -412,7 +414,8 @@ mod tests {
         // The median column ends at the same offset on every line.
         let end = |l: &str, pat: &str| l.find(pat).map(|i| i + pat.len());
         assert_eq!(end(lines[0], "median ms"), end(lines[2], "0.1000"), "{t}");
-        assert!(lines[2].ends_with("ok"));
+        assert!(lines[2].ends_with("ok"), "{t}");
+        assert!(lines[0].contains("host ms  TFLOP/s  GB/s  % copy  check / error"), "{t}");
         assert!(lines[3].contains("ERROR: cannot launch kernel `matmul`: no prebuilt PTX"));
         assert!(lines[3].contains(" - "), "absent numbers print as '-': {t}");
     }

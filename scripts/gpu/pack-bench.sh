@@ -11,7 +11,7 @@ shared="${SHARED:-../shared}"
 cargo build --release -p tilefuse-bench
 mkdir -p gpu-out/bench
 cp target/release/tilefuse-bench bench/run.sh bench/join.py bench/README.md gpu-out/bench/
-cp "$shared/bench/anchors_gpu.py" gpu-out/bench/
+install -m 0644 "$shared/bench/anchors_gpu.py" gpu-out/bench/anchors_gpu.py
 python3 gpu-out/bench/join.py --self-test > /dev/null
 echo "packed into gpu-out/bench/: run gpu-out/bench/run.sh on the GPU machine"
 ls -la gpu-out/bench
