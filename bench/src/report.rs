@@ -415,7 +415,10 @@ mod tests {
         let end = |l: &str, pat: &str| l.find(pat).map(|i| i + pat.len());
         assert_eq!(end(lines[0], "median ms"), end(lines[2], "0.1000"), "{t}");
         assert!(lines[2].ends_with("ok"), "{t}");
-        assert!(lines[0].contains("host ms  TFLOP/s  GB/s  % copy  check / error"), "{t}");
+        assert!(
+            lines[0].contains("host ms  TFLOP/s  GB/s  % copy  check / error"),
+            "{t}"
+        );
         assert!(lines[3].contains("ERROR: cannot launch kernel `matmul`: no prebuilt PTX"));
         assert!(lines[3].contains(" - "), "absent numbers print as '-': {t}");
     }
