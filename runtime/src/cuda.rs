@@ -393,6 +393,19 @@ impl GpuEvent {
     }
 }
 
+impl crate::device::Device {
+    /// The CUDA stream that every copy and kernel of this GPU runs on (its context is
+    /// `stream.context()`); `None` on the CPU device. For tools that time work with CUDA
+    /// events or enqueue their own copies in order with the runtime's (the benchmark
+    /// harness): work enqueued here runs in stream order with the runtime's launches.
+    pub fn cuda_stream(&self) -> Option<Arc<CudaStream>> {
+        match self.place() {
+            crate::device::Place::Cuda(gpu) => Some(Arc::clone(&gpu.stream)),
+            crate::device::Place::Host => None,
+        }
+    }
+}
+
 /// A kernel argument on a CUDA device.
 pub(crate) enum KernelArg {
     /// A device buffer, passed as its address.
