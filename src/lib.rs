@@ -45,6 +45,8 @@ pub mod decode;
 pub mod graph;
 pub mod kernels;
 pub mod reference;
+#[cfg(test)]
+mod testing;
 pub mod tssa;
 mod validate;
 

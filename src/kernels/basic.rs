@@ -89,7 +89,8 @@ pub fn matmul<const BM: usize, const BN: usize, const BK: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Device, Grid, f16};
+    use crate::testing::test_device;
+    use crate::{Grid, f16};
     use rand::rngs::SmallRng;
     use rand::{Rng, SeedableRng};
 
@@ -105,7 +106,7 @@ mod tests {
 
     #[test]
     fn vector_add_matches_reference_on_ragged_sizes() {
-        let dev = Device::cpu();
+        let dev = test_device();
         let mut rng = SmallRng::seed_from_u64(1);
         for n in [1usize, 255, 256, 1000, 3001] {
             let x = random_f32(&mut rng, n);
@@ -125,7 +126,7 @@ mod tests {
 
     #[test]
     fn softmax_matches_f64_reference() {
-        let dev = Device::cpu();
+        let dev = test_device();
         let mut rng = SmallRng::seed_from_u64(2);
         for (rows, cols) in [(1usize, 1usize), (5, 100), (3, 128)] {
             let x = random_f16(&mut rng, rows * cols);
@@ -161,7 +162,7 @@ mod tests {
 
     #[test]
     fn layernorm_matches_f64_reference() {
-        let dev = Device::cpu();
+        let dev = test_device();
         let mut rng = SmallRng::seed_from_u64(3);
         for (rows, cols) in [(3usize, 1usize), (4, 63), (2, 200)] {
             let x = random_f32(&mut rng, rows * cols);
@@ -204,7 +205,7 @@ mod tests {
 
     #[test]
     fn matmul_matches_f64_reference() {
-        let dev = Device::cpu();
+        let dev = test_device();
         let mut rng = SmallRng::seed_from_u64(4);
         for (m, n, k) in [(1usize, 1usize, 1usize), (17, 33, 20), (32, 16, 48)] {
             let a = random_f16(&mut rng, m * k);

@@ -347,11 +347,24 @@ impl Blocks {
                 n: 16,
                 d: bd,
             },
-            // GPU tiles (FlashAttention-2's shape); tuned when tile kernels run on GPUs.
-            DeviceKind::Cuda => Blocks {
-                m: 128,
-                n: 64,
-                d: bd,
+            // GPU tiles (FlashAttention-2's shape): the declared GPU configurations, head
+            // dims up to 64 padded to 64; tuned when tile kernels run on GPUs.
+            DeviceKind::Cuda => match bd {
+                ..=64 => Blocks {
+                    m: 128,
+                    n: 64,
+                    d: 64,
+                },
+                128 => Blocks {
+                    m: 128,
+                    n: 64,
+                    d: 128,
+                },
+                _ => Blocks {
+                    m: 64,
+                    n: 32,
+                    d: 256,
+                },
             },
         }
     }

@@ -3,6 +3,7 @@ use crate::reference::Tensor as RefTensor;
 use crate::reference::attention::{
     AttnOpts, BlockTable, attention_split_kv_ref, attention_with_kvcache_ref, merge_partials,
 };
+use crate::testing::test_device;
 use crate::validate::expect_invalid;
 use crate::{Device, Element, Error, Tensor, bf16, f16};
 use rand::rngs::SmallRng;
@@ -298,7 +299,7 @@ fn slopes(
 /// Runs `attention` with every variant and several split counts against the unsplit f64
 /// reference, and checks one split launch's partials against `attention_split_kv_ref`.
 fn check_attention<T: Num>(seed: u64, tol: f64) {
-    let dev = Device::cpu();
+    let dev = test_device();
     let mut rng = SmallRng::seed_from_u64(seed);
     // (B, Sq, Hq, Hk, d, dv, lens): GQA, MQA, MHA, Sq > 1, a 1-token and an empty sequence,
     // Sq > Sk (fully masked causal rows), non-power-of-two head dims.
@@ -354,7 +355,7 @@ fn f16_and_bf16_match_reference() {
 
 #[test]
 fn head_dims_64_to_512_and_dv_unlike_d() {
-    let dev = Device::cpu();
+    let dev = test_device();
     let mut rng = SmallRng::seed_from_u64(15);
     for (d, dv) in [
         (64usize, 64usize),
@@ -388,7 +389,7 @@ fn head_dims_64_to_512_and_dv_unlike_d() {
 fn partials_over_split_ranges_match_split_kv_reference() {
     // `partial` over each flash-decoding range of sequence 0 (13 keys cut 5 ways:
     // 3, 3, 3, 3, 1) equals the reference's split-KV partials of that sequence.
-    let dev = Device::cpu();
+    let dev = test_device();
     let mut rng = SmallRng::seed_from_u64(14);
     let pr = problem::<f32>(&mut rng, 2, 2, 4, 2, 16, 16, &[13, 3]);
     let dp = pr.upload(&dev);
@@ -432,7 +433,7 @@ fn ragged_shards(s: usize) -> Vec<std::ops::Range<usize>> {
 
 #[test]
 fn ragged_shards_merge_to_unsplit_for_every_variant() {
-    let dev = Device::cpu();
+    let dev = test_device();
     let mut rng = SmallRng::seed_from_u64(21);
     let (b, sq, hq, hk, d) = (2, 2, 4, 2, 16);
     let pr = problem::<f32>(&mut rng, b, sq, hq, hk, d, d, &[26, 5]);
@@ -482,7 +483,7 @@ fn ragged_shards_merge_to_unsplit_for_every_variant() {
 
 #[test]
 fn merge_is_order_independent_and_matches_reference_merge() {
-    let dev = Device::cpu();
+    let dev = test_device();
     let mut rng = SmallRng::seed_from_u64(31);
     let (b, sq, h, dv) = (2, 3, 3, 20);
     let n = 6;
@@ -549,7 +550,7 @@ fn merge_is_order_independent_and_matches_reference_merge() {
 
 #[test]
 fn merge_of_all_empty_shards_is_zero_and_neg_inf() {
-    let dev = Device::cpu();
+    let dev = test_device();
     let o = dev
         .tensor(&[f16::from_f32(3.0); 2 * 4], [1, 2, 1, 4])
         .unwrap();
@@ -560,7 +561,7 @@ fn merge_of_all_empty_shards_is_zero_and_neg_inf() {
 }
 
 fn check_paged<T: Num>(seed: u64) {
-    let dev = Device::cpu();
+    let dev = test_device();
     let mut rng = SmallRng::seed_from_u64(seed);
     let (b, sq, hq, hk, d) = (3, 2, 4, 2, 16);
     let pr = problem::<T>(&mut rng, b, sq, hq, hk, d, d, &[35, 16, 1]);
@@ -649,7 +650,7 @@ fn paged_equals_contiguous_for_page_sizes_1_16_and_7() {
 
 #[test]
 fn bad_inputs_are_invalid_before_any_launch() {
-    let dev = Device::cpu();
+    let dev = test_device();
     let z = |s: &[usize]| dev.zeros::<f32>(s.to_vec()).unwrap();
     let lens = dev.tensor(&[5i32, 3], [2]).unwrap();
     let q = z(&[2, 1, 4, 16]);
@@ -781,6 +782,7 @@ fn bad_inputs_are_invalid_before_any_launch() {
     #[allow(clippy::reversed_empty_ranges)]
     e(decode::partial(&dev, &q, &ok, &dp, 5..2), "reversed");
     // Another device's tensor.
+    // Another handle than the test device (on a GPU run, the CPU): its tensors are foreign.
     let other = Device::cpu();
     let q_other = other.zeros::<f32>([2, 1, 4, 16]).unwrap();
     e(

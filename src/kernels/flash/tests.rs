@@ -5,11 +5,17 @@
 //! output rounded to the dtype, as torch does in that dtype) plus 1e-5, and under a hard
 //! cap per dtype. The log-sum-exp is computed in f32 from exact inputs whatever the dtype,
 //! so it is held to 1e-4 relative. Rows that keep no key must be exactly 0 with `−∞`.
+//!
+//! The device is [`test_device`] (`TILEFUSE_TEST_DEVICE=cuda` for GPU 0). On a GPU, the tests
+//! that pick explicit tile sizes run every declared GPU configuration ([`tile_choices`])
+//! instead of the `cpu_only` ones, and a few tests add larger ragged shapes (cheap there).
 
 use super::*;
 use crate::attention::{FlashParams, flash_impl, flash_varlen_impl};
+use crate::codegen::ir::ConstValue;
 use crate::reference::Tensor as RefTensor;
 use crate::reference::attention::{AttnOpts, attention_ref, attention_varlen_ref};
+use crate::testing::{gpu_config, on_gpu, test_device};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -98,6 +104,42 @@ const PLAIN: Case = Case {
     scale: None,
     amp: 1.5,
 };
+
+/// The declared tile configurations that have GPU code (not `cpu_only`).
+fn gpu_tiles() -> Vec<Blocks> {
+    flash_fwd_f32::<1, 1, 1>::KERNEL
+        .configs
+        .iter()
+        .filter(|c| !c.cpu_only)
+        .map(|c| {
+            let get = |name: &str| match c.consts.iter().find(|(n, _)| *n == name) {
+                Some((_, ConstValue::Int(v))) => *v as usize,
+                other => panic!("flash config without an integer {name}: {other:?}"),
+            };
+            Blocks {
+                m: get("BLOCK_M"),
+                n: get("BLOCK_N"),
+                d: get("BLOCK_D"),
+            }
+        })
+        .collect()
+}
+
+/// The tile sizes a test sweeps: `cpu` on the interpreter; on a GPU, where the CPU tiles have
+/// no code, every declared GPU configuration.
+fn tile_choices(cpu: &[Blocks]) -> Vec<Blocks> {
+    if on_gpu() { gpu_tiles() } else { cpu.to_vec() }
+}
+
+/// True when `b` is a configuration with GPU code.
+fn has_gpu_tiles(b: Blocks) -> bool {
+    let consts = [
+        ("BLOCK_M", b.m as i64),
+        ("BLOCK_N", b.n as i64),
+        ("BLOCK_D", b.d as i64),
+    ];
+    gpu_config(&flash_fwd_f32::<1, 1, 1>::KERNEL, &consts)
+}
 
 /// Uniform values in `[-amp, amp]` rounded to `T`: the kernel's input and its exact f64 value.
 fn random<T: TestElem>(rng: &mut SmallRng, n: usize, amp: f64) -> (Vec<T>, Vec<f64>) {
@@ -244,9 +286,21 @@ fn opts(c: &Case, slopes: &Option<(Vec<f32>, Vec<usize>)>) -> AttnOpts {
     }
 }
 
+/// On a GPU, explicit tiles must have GPU code: `cpu_only` and undeclared ones have none.
+fn assert_gpu_tiles(dev: &Device, blocks: Option<Blocks>) {
+    if let Some(b) = blocks {
+        assert!(
+            dev.kind() != DeviceKind::Cuda || has_gpu_tiles(b),
+            "tiles {b:?} have no GPU code (cpu_only or not declared): take them from \
+             tile_choices() or pass None"
+        );
+    }
+}
+
 /// Runs a dense case with tile sizes `blocks` (the API's choice when `None`).
 fn run_dense<T: TestElem>(seed: u64, c: Case, blocks: Option<Blocks>) {
-    let dev = Device::cpu();
+    let dev = test_device();
+    assert_gpu_tiles(&dev, blocks);
     let mut rng = SmallRng::seed_from_u64(seed);
     let (qh, qf) = random::<T>(&mut rng, c.b * c.sq * c.hq * c.d, c.amp);
     let (kh, kf) = random::<T>(&mut rng, c.b * c.sk * c.hk * c.d, c.amp);
@@ -303,7 +357,8 @@ fn run_dense<T: TestElem>(seed: u64, c: Case, blocks: Option<Blocks>) {
 
 /// Runs a varlen case over sequences of lengths `lens = [(sq_b, sk_b)]`.
 fn run_varlen<T: TestElem>(seed: u64, c: Case, lens: &[(usize, usize)], blocks: Option<Blocks>) {
-    let dev = Device::cpu();
+    let dev = test_device();
+    assert_gpu_tiles(&dev, blocks);
     let mut rng = SmallRng::seed_from_u64(seed);
     let mut cu_q = vec![0usize];
     let mut cu_k = vec![0usize];
@@ -377,6 +432,14 @@ fn plain_matches_reference_on_ragged_sizes() {
         let c = Case { b, sq, sk, ..PLAIN };
         run_dense::<f32>(10 + i as u64, c, None);
     }
+    if on_gpu() {
+        // Several query and key tiles of the GPU configuration, ragged.
+        for (i, (b, sq, sk)) in [(2, 300, 517), (1, 777, 1025)].into_iter().enumerate() {
+            let c = Case { b, sq, sk, ..PLAIN };
+            run_dense::<f32>(15 + i as u64, c, None);
+            run_dense::<f16>(17 + i as u64, c, None);
+        }
+    }
 }
 
 #[test]
@@ -400,6 +463,21 @@ fn causal_bottom_right_with_sq_below_equal_and_above_sk() {
         };
         run_dense::<f32>(20 + i as u64, c, None);
         run_dense::<f16>(25 + i as u64, c, None);
+    }
+    if on_gpu() {
+        for (i, (b, sq, sk)) in [(2, 300, 517), (1, 517, 300), (1, 640, 640)]
+            .into_iter()
+            .enumerate()
+        {
+            let c = Case {
+                b,
+                sq,
+                sk,
+                causal: true,
+                ..PLAIN
+            };
+            run_dense::<f16>(140 + i as u64, c, None);
+        }
     }
 }
 
@@ -451,7 +529,7 @@ fn fully_masked_rows_give_zero_and_neg_inf() {
         run_dense::<bf16>(35 + i as u64, c, None);
     }
     // And explicitly: with Sq = 20 > Sk = 7 causal, rows 0..13 are masked in every head.
-    let dev = Device::cpu();
+    let dev = test_device();
     let q = dev
         .tensor(&vec![f16::ONE; 20 * 2 * 32], [1, 20, 2, 32])
         .unwrap();
@@ -701,12 +779,40 @@ fn every_dtype() {
     run_dense::<bf16>(122, c, None);
 }
 
+/// One random case of the mask-boundary sweep: lengths up to `70·scale` and `90·scale`.
+fn sweep_case(rng: &mut SmallRng, i: usize, blocks: Blocks, scale: usize) -> Case {
+    let side = |rng: &mut SmallRng| {
+        if rng.random_bool(0.3) {
+            -1
+        } else {
+            rng.random_range(0..40 * scale as i64)
+        }
+    };
+    let window = (side(rng), side(rng));
+    Case {
+        b: 1 + i % 2,
+        sq: rng.random_range(1..70 * scale),
+        sk: rng.random_range(1..90 * scale),
+        hq: 2,
+        hk: 1,
+        d: blocks.d.min(16 + 8 * (i % 3)),
+        causal: rng.random_bool(0.5),
+        window,
+        alibi: if i.is_multiple_of(4) {
+            Alibi::PerHead
+        } else {
+            Alibi::Off
+        },
+        ..PLAIN
+    }
+}
+
 #[test]
 fn random_sweep_of_mask_boundaries() {
     // Random lengths, windows and tile sizes: the split of the key loop into masked edge
     // blocks and unmasked whole blocks must never change the result.
     let mut rng = SmallRng::seed_from_u64(7);
-    let tiles = [
+    let tiles = tile_choices(&[
         Blocks {
             m: 16,
             n: 16,
@@ -722,34 +828,19 @@ fn random_sweep_of_mask_boundaries() {
             n: 64,
             d: 32,
         },
-    ];
+    ]);
     for i in 0..36 {
-        let side = |rng: &mut SmallRng| {
-            if rng.random_bool(0.3) {
-                -1
-            } else {
-                rng.random_range(0..40i64)
-            }
-        };
-        let window = (side(&mut rng), side(&mut rng));
         let blocks = tiles[i % tiles.len()];
-        let c = Case {
-            b: 1 + i % 2,
-            sq: rng.random_range(1..70),
-            sk: rng.random_range(1..90),
-            hq: 2,
-            hk: 1,
-            d: blocks.d.min(16 + 8 * (i % 3)),
-            causal: rng.random_bool(0.5),
-            window,
-            alibi: if i % 4 == 0 {
-                Alibi::PerHead
-            } else {
-                Alibi::Off
-            },
-            ..PLAIN
-        };
+        let c = sweep_case(&mut rng, i, blocks, 1);
         run_dense::<f32>(200 + i as u64, c, Some(blocks));
+    }
+    if on_gpu() {
+        // Lengths and windows 4× larger: several GPU tiles along both axes.
+        for i in 36..60 {
+            let blocks = tiles[i % tiles.len()];
+            let c = sweep_case(&mut rng, i, blocks, 4);
+            run_dense::<f32>(200 + i as u64, c, Some(blocks));
+        }
     }
 }
 
@@ -766,7 +857,7 @@ fn other_tile_sizes_agree() {
         window: (20, 3),
         ..PLAIN
     };
-    for blocks in [
+    for blocks in tile_choices(&[
         Blocks {
             m: 16,
             n: 64,
@@ -777,7 +868,7 @@ fn other_tile_sizes_agree() {
             n: 16,
             d: 64,
         },
-    ] {
+    ]) {
         run_dense::<f16>(130, c, Some(blocks));
     }
     let c = Case {
@@ -785,7 +876,7 @@ fn other_tile_sizes_agree() {
         alibi: Alibi::PerHead,
         ..c
     };
-    for blocks in [
+    for blocks in tile_choices(&[
         Blocks {
             m: 32,
             n: 16,
@@ -796,11 +887,11 @@ fn other_tile_sizes_agree() {
             n: 64,
             d: 64,
         },
-    ] {
+    ]) {
         run_dense::<f32>(131, c, Some(blocks));
         run_varlen::<f32>(132, c, &[(13, 40), (37, 29)], Some(blocks));
     }
-    let dev = Device::cpu();
+    let dev = test_device();
     let q = dev.zeros::<f32>([1, 4, 1, 32]).unwrap();
     let err = flash_impl(
         &dev,
@@ -813,4 +904,30 @@ fn other_tile_sizes_agree() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("no kernel for tiles BLOCK_M = 8"), "{err}");
+}
+
+#[test]
+fn the_api_tiles_of_every_head_dim_are_stamped_and_the_gpu_ones_have_gpu_code() {
+    // Each distinct choice with the largest head dim it takes.
+    let mut choices: Vec<(Blocks, usize)> = Vec::new();
+    for d in 1..=256 {
+        let cpu = Blocks::for_device(DeviceKind::Cpu, d);
+        let gpu = Blocks::for_device(DeviceKind::Cuda, d);
+        assert!(has_gpu_tiles(gpu), "d = {d}: {gpu:?} has no GPU code");
+        for b in [cpu, gpu] {
+            assert!(b.d >= d && b.d.is_power_of_two(), "d = {d}: {b:?}");
+            match choices.iter_mut().find(|(c, _)| *c == b) {
+                Some(entry) => entry.1 = d,
+                None => choices.push((b, d)),
+            }
+        }
+    }
+    // A launch with them on the interpreter checks that the kernel is stamped for them
+    // (one query, one key: a single program).
+    let dev = Device::cpu();
+    for (b, d) in choices {
+        let q = dev.zeros::<f32>([1, 1, 1, d]).unwrap();
+        flash_impl(&dev, &q, &q, &q, &FlashParams::default(), Some(b))
+            .unwrap_or_else(|e| panic!("d = {d}, {b:?}: {e}"));
+    }
 }
