@@ -64,8 +64,11 @@ mod prebuilt {
 /// What the macros' generated code refers to. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    /// The prebuilt PTX every kernel's launcher searches (by name and IR fingerprint).
-    pub const PREBUILT: &[tilefuse_runtime::PrebuiltPtx] = super::prebuilt::TABLE;
+    /// The prebuilt PTX every kernel's launcher searches (by name and IR
+    /// fingerprint). A `static`, so that the binary holds one copy of the PTX
+    /// whatever the number of kernels referring to it (a `const` would be
+    /// copied into every codegen unit that uses one).
+    pub static PREBUILT: &[tilefuse_runtime::PrebuiltPtx] = &super::prebuilt::TABLE;
     pub use tilefuse_macros::tile_kernel_resolved;
     pub use tilefuse_runtime::{Arg, Config, ConstValue, KernelSource, PtrArg, launch, launch_on};
 }
