@@ -5,8 +5,14 @@
 //!
 //! ```sh
 //! cargo run --release --features jit --example warm_cache -- \
-//!     --dir CACHE [--arch sm_90a]... [--all-flags] [--only SUBSTRING]
+//!     --dir CACHE [--arch sm_90a]... [--all-flags] [--only SUBSTRING] [--variants FILE]
 //! ```
+//!
+//! `--variants FILE` adds variants that are not declared configurations
+//! (block sizes an API picks from the data): one per line, tab-separated,
+//! the kernel's name, the fingerprint of its unspecialized IR in hex (kernels
+//! stamped per element type share a name) and its values as launch errors
+//! show them (`BN = 32, BD = 16, causal = true`).
 //!
 //! By default each kernel's prebuild policy is followed (its prebuilt flags
 //! both ways, the other bools false); `--all-flags` builds every
@@ -17,16 +23,51 @@ use std::process::ExitCode;
 
 use tilefuse::codegen::arch::Arch;
 use tilefuse::codegen::frontend::configs::prebuild_variants;
-use tilefuse::codegen::ir::{ConstValue, ScalarType, describe_consts, parse_module};
+use tilefuse::codegen::ir::{ConstValue, ScalarType, describe_consts, fingerprint, parse_module};
 use tilefuse::kernels::registry::bundled;
 use tilefuse::runtime::jit::{PtxCache, compile_ptx};
 
 fn usage() -> ExitCode {
     eprintln!(
         "usage: cargo run --release --features jit --example warm_cache -- \
-         --dir CACHE [--arch sm_90a]... [--all-flags] [--only SUBSTRING]"
+         --dir CACHE [--arch sm_90a]... [--all-flags] [--only SUBSTRING] [--variants FILE]"
     );
     ExitCode::FAILURE
+}
+
+/// A `--variants` line: kernel name, source fingerprint, values.
+type Listed = (String, u64, Vec<(String, ConstValue)>);
+
+/// Reads a `--variants` file (see the module doc).
+fn listed_variants(file: &str) -> Result<Vec<Listed>, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+    let mut out = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let bad = |what: &str| format!("{file}:{}: {what}: `{line}`", i + 1);
+        let cells: Vec<&str> = line.split('\t').collect();
+        let [name, hash, consts] = cells.as_slice() else {
+            return Err(bad("expected three tab-separated fields"));
+        };
+        let hash = u64::from_str_radix(hash.trim(), 16).map_err(|_| bad("bad fingerprint"))?;
+        let mut values = Vec::new();
+        for part in consts.split(", ").filter(|p| !p.trim().is_empty()) {
+            let (n, v) = part
+                .split_once(" = ")
+                .ok_or_else(|| bad("expected `NAME = value`"))?;
+            let v = match v.trim() {
+                "true" => ConstValue::Bool(true),
+                "false" => ConstValue::Bool(false),
+                other => ConstValue::Int(other.parse().map_err(|_| bad("bad value"))?),
+            };
+            values.push((n.trim().to_string(), v));
+        }
+        out.push((name.trim().to_string(), hash, values));
+    }
+    Ok(out)
 }
 
 fn main() -> ExitCode {
@@ -34,6 +75,7 @@ fn main() -> ExitCode {
     let mut archs: Vec<Arch> = Vec::new();
     let mut all_flags = false;
     let mut only: Option<String> = None;
+    let mut variants_file: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -50,6 +92,7 @@ fn main() -> ExitCode {
             },
             "--all-flags" => all_flags = true,
             "--only" => only = args.next(),
+            "--variants" => variants_file = args.next(),
             _ => return usage(),
         }
     }
@@ -114,6 +157,46 @@ fn main() -> ExitCode {
                         }
                     }
                 }
+            }
+        }
+    }
+    if let Some(file) = variants_file {
+        match listed_variants(&file) {
+            Ok(list) => {
+                for (name, source_hash, consts) in list {
+                    let found = bundled().into_iter().find(|k| {
+                        k.source.name == name
+                            && parse_module(k.source.ir)
+                                .is_ok_and(|m| fingerprint(&m) == source_hash)
+                    });
+                    let Some(k) = found else {
+                        eprintln!(
+                            "{file}: no bundled kernel `{name}` with fingerprint {source_hash:016x}"
+                        );
+                        failed += 1;
+                        continue;
+                    };
+                    let named: Vec<(&str, ConstValue)> =
+                        consts.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+                    for &arch in &archs {
+                        match compile_ptx(&k.source, &named, arch, Some(&cache)) {
+                            Ok(_) => built += 1,
+                            Err(e) => {
+                                failed += 1;
+                                eprintln!(
+                                    "{} [{}] on {}: {e}",
+                                    k.path,
+                                    describe_consts(&consts),
+                                    arch.name()
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("warm_cache: {e}");
+                return ExitCode::FAILURE;
             }
         }
     }
