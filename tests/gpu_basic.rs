@@ -239,7 +239,9 @@ fn launchers_run_prebuilt_ptx_on_the_gpu() {
     .unwrap_err()
     .to_string();
     assert!(
-        err.contains("no prebuilt PTX for BLOCK = 2048") && err.contains("BLOCK = 1024 on sm_90a"),
+        err.contains("no prebuilt PTX for BLOCK = 2048 on sm_90a")
+            && err.contains("the prebuilt variants are: BLOCK = 128; BLOCK = 1024")
+            && err.contains("`jit`"),
         "{err}"
     );
 }
