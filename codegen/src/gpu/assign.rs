@@ -13,8 +13,9 @@
 //!    the result)`; a reduction along `d` gives `slice(d, layout of the
 //!    operand)`. These relate a class to one of a rank above.
 //! 3. **Assignment**, highest rank first: a class that a relation derives
-//!    from an assigned class takes that slice, any other takes
-//!    [`Encoding::default_for`] its rank.
+//!    from an assigned class takes that slice; a class holding a memory
+//!    access that [`coalesce`](super::coalesce) turns (a transposed access)
+//!    takes that layout; any other takes [`Encoding::default_for`] its rank.
 //! 4. **Conversions** where a relation does not hold (a 1-d value expanded
 //!    both as a row and as a column, say): a `convert_layout` before the
 //!    `expand_dims`, or after the reduction. Whether a conversion moves
@@ -72,6 +73,7 @@ fn rank_of(body: &Body, v: ValueId) -> usize {
 
 /// Runs convert-to-gpu on kernel `f` for `num_warps` warps.
 pub fn run(f: &mut Func, num_warps: u32) -> Result<bool, PassError> {
+    let coalesced = super::coalesce::preferred(f, num_warps);
     let body = &mut f.body;
     let n = body.num_values();
     let mut uf = UnionFind((0..n).collect());
@@ -175,6 +177,12 @@ pub fn run(f: &mut Func, num_warps: u32) -> Result<bool, PassError> {
     }
     let mut classes: Vec<usize> = members.keys().copied().collect();
     classes.sort_by_key(|&c| (std::cmp::Reverse(rank_of(body, members[&c][0])), c));
+    // Memory accesses that coalesce better another way (see `coalesce`).
+    let mut preferred: HashMap<usize, Encoding> = HashMap::new();
+    for (op, enc) in coalesced {
+        let p = body.op(op).operands[0];
+        preferred.entry(uf.find(p.0 as usize)).or_insert(enc);
+    }
     let mut class_enc: HashMap<usize, Encoding> = HashMap::new();
     for &c in &classes {
         let derived = relations.iter().find_map(|r| {
@@ -186,10 +194,10 @@ pub fn run(f: &mut Func, num_warps: u32) -> Result<bool, PassError> {
                 .map(|p| p.sliced(r.dim))
         });
         let rank = rank_of(body, members[&c][0]);
-        class_enc.insert(
-            c,
-            derived.unwrap_or_else(|| Encoding::default_for(rank, num_warps)),
-        );
+        let enc = derived
+            .or_else(|| preferred.get(&c).cloned())
+            .unwrap_or_else(|| Encoding::default_for(rank, num_warps));
+        class_enc.insert(c, enc);
     }
     let mut layouts: LayoutTable = LayoutTable::new();
     for (&c, vs) in &members {

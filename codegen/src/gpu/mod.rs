@@ -6,6 +6,8 @@
 //! - [`table`]: where layouts live in the IR (the `layout` attributes).
 //! - [`assign`] (`convert-to-gpu`): infers a layout for every tile value and
 //!   inserts `tile.convert_layout` where an op needs another one.
+//! - [`coalesce`]: contiguity analysis of addresses and the layout each
+//!   memory access would rather have (used by `convert-to-gpu`).
 //! - [`remove_conversions`] (`remove-layout-conversions`): drops the
 //!   conversions that move no data or that cheap recomputation avoids.
 //! - [`shared_memory`] (`allocate-shared-memory`): how much shared memory
@@ -13,6 +15,7 @@
 //! - [`pipeline`]: the passes in order, per architecture, in one function.
 
 pub mod assign;
+pub mod coalesce;
 pub mod encoding;
 pub mod pipeline;
 pub mod plan;
