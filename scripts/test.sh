@@ -38,6 +38,9 @@ if ! diff -r "$fresh" ptx >/dev/null; then
 fi
 rm -rf "$fresh"
 
+echo "== ptxas assembles every prebuilt PTX for its architecture"
+scripts/check-ptx.sh
+
 echo "== a user crate outside the repository"
 scripts/external-crate-test.sh
 
