@@ -1,4 +1,6 @@
-//! A user's crate: DESIGN.md's softmax written with #[tile_kernel], run on the CPU device.
+//! A user's crate: DESIGN.md's softmax written with #[tile_kernel], run on the CPU device;
+//! then a bundled kernel (tilefuse's matmul) on the best device: the GPU when there is one,
+//! through prebuilt PTX (no LLVM, no CUDA toolkit), else the CPU interpreter.
 use tilefuse::{Device, Grid, f16, tile_kernel};
 
 #[tile_kernel]
@@ -33,5 +35,32 @@ fn main() -> Result<(), tilefuse::Error> {
     }
     assert!(worst < 2e-3, "softmax differs from the reference by {worst}");
     println!("user crate: softmax on {} matches the reference (max error {worst:.2e})", dev.name());
+    bundled_matmul()
+}
+
+/// `tilefuse::kernels::basic::matmul` (2-d tiles and `dot`) on `Device::best()`.
+fn bundled_matmul() -> Result<(), tilefuse::Error> {
+    use tilefuse::kernels::basic::matmul;
+    let dev = Device::best();
+    let (m, n, k) = (70usize, 50usize, 40usize);
+    let a: Vec<f16> = (0..m * k).map(|i| f16::from_f32(((i * 7 % 13) as f32 - 6.0) / 8.0)).collect();
+    let b: Vec<f16> = (0..k * n).map(|i| f16::from_f32(((i * 5 % 11) as f32 - 5.0) / 8.0)).collect();
+    let (ta, tb) = (dev.tensor(&a, [m, k])?, dev.tensor(&b, [k, n])?);
+    let mut tc = dev.zeros::<f32>([m, n])?;
+    matmul::<16, 16, 16>::launch(
+        &dev,
+        Grid::xy(m.div_ceil(16), n.div_ceil(16)),
+        (&ta, &tb, &mut tc, m as i32, n as i32, k as i32),
+    )?;
+    let got = tc.to_vec();
+    let mut worst = 0.0f64;
+    for i in 0..m {
+        for j in 0..n {
+            let want: f64 = (0..k).map(|p| a[i * k + p].to_f64() * b[p * n + j].to_f64()).sum();
+            worst = worst.max((f64::from(got[i * n + j]) - want).abs());
+        }
+    }
+    assert!(worst < 1e-3, "matmul differs from the reference by {worst}");
+    println!("user crate: the bundled matmul on {} matches the reference (max error {worst:.2e})", dev.name());
     Ok(())
 }
