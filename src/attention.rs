@@ -271,7 +271,7 @@ impl<T: FlashElement> Launch<'_, T> {
         }
         let blocks = self
             .blocks
-            .unwrap_or_else(|| Blocks::for_device(self.dev.kind(), self.dims.d));
+            .unwrap_or_else(|| Blocks::for_device(crate::tiles::tile_kind(self.dev), self.dims.d));
         if blocks.d < self.dims.d {
             return Err(Error::Invalid(format!(
                 "a head tile of BLOCK_D = {} lanes cannot hold head dim {}",

@@ -35,8 +35,9 @@
 use std::ops::Range;
 
 use crate::kernels::decode as kern;
+use crate::tiles::tile_kind;
 use crate::validate::{self, I32_MAX, invalid, same_device};
-use crate::{Device, Element, Error, Grid, Tensor, bf16, f16};
+use crate::{Device, DeviceKind, Element, Error, Grid, Tensor, bf16, f16};
 
 /// The KV cache a decode step attends to.
 #[derive(Debug)]
@@ -332,8 +333,16 @@ struct Plan {
     num_splits: usize,
 }
 
-fn block_for(dim: usize) -> usize {
-    dim.max(16).next_power_of_two()
+/// The head tile (`BLOCK_D`) of the split and merge kernels for a head dim `dim`
+/// (1..=[`MAX_HEAD_DIM`]) on a device of kind `kind`: the next power of two, at least 16 on
+/// the interpreter, at least 64 on a GPU, whose 16- and 32-lane tiles are `cpu_only` (no
+/// prebuilt PTX); the kernels mask the padding lanes.
+pub(crate) fn block_for(kind: DeviceKind, dim: usize) -> usize {
+    let least = match kind {
+        DeviceKind::Cpu => 16,
+        DeviceKind::Cuda => 64,
+    };
+    dim.max(least).next_power_of_two()
 }
 
 fn plan<T: Element>(
@@ -558,7 +567,7 @@ fn plan<T: Element>(
         scale,
         softcap: params.softcap,
         slope_bstride,
-        block_d: block_for(d.max(dv)),
+        block_d: block_for(tile_kind(dev), d.max(dv)),
         num_splits: params.num_splits,
     })
 }
@@ -642,7 +651,7 @@ fn run_merge<T: DecodeElement>(
     T::launch_merge(
         dev,
         MergeArgs {
-            block_d: block_for(dv),
+            block_d: block_for(tile_kind(dev), dv),
             o_parts,
             lse_parts,
             o: &mut o,

@@ -16,11 +16,19 @@
 //! power-of-two tile. A node without neighbours gets 0 (GAT: the bias). Node features must be
 //! finite: the kernels do not scan them (a NaN score in hGAO would rank above every number).
 //!
+//! On a CUDA device the tiles are the prebuilt ones ([`crate::kernels::graph`] lists them):
+//! widths 16, 64 or 256, top-k tiles 16, 64 or 256. Two kernels hold a `d × d` (or
+//! `[BD, BD]`) operand of `dot` in shared memory and have no GPU tile for every shape: cGAO
+//! takes `d ≤ 128` there, and hGAO's GAT attention at most 64 features (the widest of `d` and
+//! its output) with any `k`, or 128 with `min(k, max degree) ≤ 64`; other shapes are an
+//! [`Error::Invalid`] saying so on a GPU (they run on the interpreter).
+//!
 //! The semantics are those of [`crate::reference::graph`], which the tests check against.
 
 use crate::kernels::graph as k;
+use crate::tiles::{first_fit, tile_kind};
 use crate::validate::{self, I32_MAX, invalid, same_device};
-use crate::{Device, Error, Grid, Result, Tensor};
+use crate::{Device, DeviceKind, Error, Grid, Result, Tensor};
 
 /// The widest feature dimension (`d`, or GAT's channels per head) the kernels take.
 pub const MAX_WIDTH: usize = 256;
@@ -314,8 +322,67 @@ impl Feature for crate::bf16 {}
 
 mod launch;
 
-/// The power-of-two tile width (at least 16) holding `v` features, or an error naming `what`.
-fn tile_width(func: &str, what: &str, v: usize) -> Result<usize> {
+/// The feature tile widths (`BD`, `BO`) the feature kernels have GPU code for (declared
+/// configurations, prebuilt), smallest first; the last is [`MAX_WIDTH`].
+const GPU_WIDTHS: [usize; 3] = [16, 64, 256];
+
+/// cGAO's GPU widths: its `d × d` attention matrix is a shared-memory operand of `dot`, and
+/// 128 is the widest whose kernels fit the ~99 KB of shared memory of `sm_86` and later.
+const GPU_CGAO_WIDTHS: [usize; 3] = [16, 64, 128];
+
+/// hGAO's `(KP, BD)` GPU tiles for the dot-product attention (and the top-k tile `KP` of
+/// both attentions), smallest first; the last holds every `k ≤ MAX_K`, `d ≤ MAX_WIDTH`.
+const GPU_HGAO_DOT: [(usize, usize); 3] = [(16, 16), (64, 64), (256, 256)];
+
+/// hGAO's `(KP, BD)` GPU tiles for the GAT attention, whose `[BD, BD]` weight tile is a
+/// shared-memory `dot` operand: at most 64 features with any `k`, or 128 with `k ≤ 64`.
+const GPU_HGAO_GAT: [(usize, usize); 4] = [(16, 16), (64, 64), (256, 64), (64, 128)];
+
+const _: () = assert!(GPU_WIDTHS[2] == MAX_WIDTH && GPU_HGAO_DOT[2].0 >= MAX_K);
+
+/// The tile width holding `v` features (`1..=MAX_WIDTH`) on a device of kind `kind`: the
+/// next power of two (at least 16) on the interpreter, the smallest of `gpu` on a GPU (`None`
+/// when none holds it).
+pub(crate) fn width_for(kind: DeviceKind, v: usize, gpu: &[usize]) -> Option<usize> {
+    match kind {
+        DeviceKind::Cpu => Some(v.next_power_of_two().max(16)),
+        DeviceKind::Cuda => first_fit(gpu, |w| v <= w),
+    }
+}
+
+/// `(BM, BN, BK)` of the projection `linear_nt` on a device of kind `kind`.
+pub(crate) fn linear_tiles(kind: DeviceKind) -> (usize, usize, usize) {
+    match kind {
+        DeviceKind::Cpu => (32, 32, 16),
+        DeviceKind::Cuda => (64, 64, 32),
+    }
+}
+
+/// hGAO's `(KP, BD)`: the top-k tile `KP ≥ k_eff` (shared by the selection and the
+/// attention) and the feature tile `BD ≥ width` (the features, and GAT's outputs), on a device
+/// of kind `kind` for the dot-product (`gat = false`) or the GAT attention. `None` on a GPU
+/// when no prebuilt tile holds them.
+pub(crate) fn hgao_tiles(
+    kind: DeviceKind,
+    k_eff: usize,
+    width: usize,
+    gat: bool,
+) -> Option<(usize, usize)> {
+    match kind {
+        DeviceKind::Cpu => Some((
+            k_eff.next_power_of_two().max(16),
+            width.next_power_of_two().max(16),
+        )),
+        DeviceKind::Cuda => {
+            let table: &[(usize, usize)] = if gat { &GPU_HGAO_GAT } else { &GPU_HGAO_DOT };
+            first_fit(table, |(kp, bd)| k_eff <= kp && width <= bd)
+        }
+    }
+}
+
+/// The tile width holding `v` features on a device of kind `kind` ([`GPU_WIDTHS`] on a GPU),
+/// or an error naming `what` when `v` is 0 or above [`MAX_WIDTH`].
+fn tile_width(func: &str, what: &str, v: usize, kind: DeviceKind) -> Result<usize> {
     if v == 0 {
         return Err(invalid(func, format!("{what} is 0; it must be at least 1")));
     }
@@ -325,7 +392,7 @@ fn tile_width(func: &str, what: &str, v: usize) -> Result<usize> {
             format!("{what} is {v}; the graph kernels support at most {MAX_WIDTH}"),
         ));
     }
-    Ok(v.next_power_of_two().max(16))
+    Ok(width_for(kind, v, &GPU_WIDTHS).unwrap_or(MAX_WIDTH))
 }
 
 fn check_shape<T: crate::Element>(
@@ -403,10 +470,12 @@ pub fn gat<T: Feature>(
             format!("att_src has {ah} rows but heads = {heads}; it must be (heads, out)"),
         ));
     }
+    let kind = tile_kind(dev);
     let bo = tile_width(
         F,
         "the number of channels per head (att_src's columns)",
         out,
+        kind,
     )?;
     check_shape(F, dev, "att_dst", weights.att_dst, &[heads, out])?;
     let hc = heads * out;
@@ -456,9 +525,11 @@ pub fn gat<T: Feature>(
     let h = match weights.weight {
         Some(w) => {
             let mut hbuf = dev.zeros::<T>([n, hc])?;
+            let tiles = linear_tiles(kind);
             T::linear(
                 dev,
-                Grid::xy(n.div_ceil(32), hc.div_ceil(32)),
+                tiles,
+                Grid::xy(n.div_ceil(tiles.0), hc.div_ceil(tiles.1)),
                 (x, w, &mut hbuf, i32_of(n), i32_of(hc), i32_of(f)),
             )?;
             projected = hbuf;
@@ -502,7 +573,7 @@ pub fn gat<T: Feature>(
 pub fn gao<T: Feature>(dev: &Device, x: &Tensor<T>, graph: &Csr) -> Result<Tensor<T>> {
     const F: &str = "graph::gao";
     let (n, d) = check_x(F, dev, x, Some(graph.n()))?;
-    let bd = tile_width(F, "the feature dimension d", d)?;
+    let bd = tile_width(F, "the feature dimension d", d, tile_kind(dev))?;
     let mut z = dev.zeros::<T>([n, d])?;
     if n == 0 {
         return Ok(z);
@@ -512,16 +583,59 @@ pub fn gao<T: Feature>(dev: &Device, x: &Tensor<T>, graph: &Csr) -> Result<Tenso
     Ok(z)
 }
 
-/// The checked inputs of an hGAO launch.
+/// The checked inputs of an hGAO launch and its tiles.
 struct HgaoPlan {
     n: usize,
     d: usize,
     /// Tile width for the features (and GAT's outputs).
     bd: usize,
+    /// Tile width of the scores kernel (`hgao_scores`, which reads the features only).
+    score_bd: usize,
     /// Kept top-k tile (`≥ min(k, max degree)`, a power of two ≥ 16).
     kp: usize,
     /// `min(k, max degree)`.
     k_eff: usize,
+}
+
+impl HgaoPlan {
+    /// Picks the tiles ([`hgao_tiles`]) for the features and, with GAT attention, its `out`
+    /// outputs; fails on a GPU when no prebuilt tile holds them, or when the selection would
+    /// not fit i32 offsets.
+    fn pick_tiles(&mut self, func: &str, dev: &Device, gat_out: Option<usize>) -> Result<()> {
+        let width = self.d.max(gat_out.unwrap_or(0));
+        let Some((kp, bd)) = hgao_tiles(tile_kind(dev), self.k_eff, width, gat_out.is_some())
+        else {
+            return Err(invalid(
+                func,
+                format!(
+                    "GAT attention over {} kept neighbours with {width} features (the widest of \
+                     d and the output) has no GPU kernel: on a CUDA device the prebuilt ones \
+                     take at most 64 features with any k, or 128 features with at most 64 kept \
+                     neighbours (the [BD, BD] weight tile lives in shared memory); lower k or \
+                     the width, use HgaoAttn::Dot, or run it on Device::cpu()",
+                    self.k_eff
+                ),
+            ));
+        };
+        if self.n.saturating_mul(kp) >= I32_MAX {
+            return Err(invalid(
+                func,
+                format!(
+                    "{} nodes × {kp} kept neighbours are too many for i32 offsets",
+                    self.n
+                ),
+            ));
+        }
+        self.kp = kp;
+        self.bd = bd;
+        // The interpreter reuses `bd`; a GPU takes the prebuilt width of the features alone
+        // (GAT's `(64, 128)` tile has no 128-wide scores kernel).
+        self.score_bd = match tile_kind(dev) {
+            DeviceKind::Cpu => bd,
+            DeviceKind::Cuda => width_for(DeviceKind::Cuda, self.d, &GPU_WIDTHS).unwrap_or(bd),
+        };
+        Ok(())
+    }
 }
 
 fn hgao_plan<T: Feature>(
@@ -533,7 +647,7 @@ fn hgao_plan<T: Feature>(
     k: usize,
 ) -> Result<HgaoPlan> {
     let (n, d) = check_x(func, dev, x, Some(graph.n()))?;
-    let bd = tile_width(func, "the feature dimension d", d)?;
+    tile_width(func, "the feature dimension d", d, DeviceKind::Cpu)?;
     let pv = validate::host_copy(func, dev, "p", p, &[d], "")?;
     if k == 0 {
         return Err(invalid(func, "k is 0; it must be at least 1"));
@@ -560,18 +674,12 @@ fn hgao_plan<T: Feature>(
             ),
         ));
     }
-    let kp = k_eff.next_power_of_two().max(16);
-    if n.saturating_mul(kp) >= I32_MAX {
-        return Err(invalid(
-            func,
-            format!("{n} nodes × {kp} kept neighbours are too many for i32 offsets"),
-        ));
-    }
     Ok(HgaoPlan {
         n,
         d,
-        bd,
-        kp,
+        bd: 0,
+        score_bd: 0,
+        kp: 0,
         k_eff,
     })
 }
@@ -588,7 +696,7 @@ fn hgao_select<T: Feature>(
     let mut y = dev.zeros::<f32>([n])?;
     T::hgao_scores(
         dev,
-        plan.bd,
+        plan.score_bd,
         Grid::x(n.div_ceil(32)),
         (x, p, &mut y, i32_of(n), i32_of(d)),
     )?;
@@ -620,7 +728,9 @@ pub fn hgao_ranking<T: Feature>(
     p: &Tensor<f32>,
     k: usize,
 ) -> Result<Vec<Vec<usize>>> {
-    let plan = hgao_plan("graph::hgao_ranking", dev, x, graph, p, k)?;
+    const F: &str = "graph::hgao_ranking";
+    let mut plan = hgao_plan(F, dev, x, graph, p, k)?;
+    plan.pick_tiles(F, dev, None)?;
     if plan.n == 0 {
         return Ok(Vec::new());
     }
@@ -665,13 +775,17 @@ pub fn hgao<T: Feature>(
                     format!("gat w takes {wd} features but x has d = {}", plan.d),
                 ));
             }
-            let bo = tile_width(F, "gat w's output dimension", out)?;
+            tile_width(F, "gat w's output dimension", out, DeviceKind::Cpu)?;
             check_shape(F, dev, "a_src", a_src, &[out])?;
             check_shape(F, dev, "a_dst", a_dst, &[out])?;
-            plan.bd = plan.bd.max(bo);
             out
         }
     };
+    let gat_out = match attn {
+        HgaoAttn::Dot => None,
+        HgaoAttn::Gat { .. } => Some(out),
+    };
+    plan.pick_tiles(F, dev, gat_out)?;
     let n = plan.n;
     let mut z = dev.zeros::<T>([n, out])?;
     if n == 0 {
@@ -728,7 +842,18 @@ pub(crate) fn cgao_impl<T: Feature>(
     splits: Option<usize>,
 ) -> Result<Tensor<T>> {
     let (n, d) = check_x(func, dev, x, None)?;
-    let bd = tile_width(func, "the feature dimension d", d)?;
+    tile_width(func, "the feature dimension d", d, DeviceKind::Cpu)?;
+    let Some(bd) = width_for(tile_kind(dev), d, &GPU_CGAO_WIDTHS) else {
+        return Err(invalid(
+            func,
+            format!(
+                "d = {d} features has no GPU kernel: on a CUDA device cGAO takes d <= {} (its \
+                 d × d attention matrix is a shared-memory tile); run it on Device::cpu() for \
+                 wider features",
+                GPU_CGAO_WIDTHS[GPU_CGAO_WIDTHS.len() - 1]
+            ),
+        ));
+    };
     validate::offsets(
         func,
         "graph_ptr",

@@ -42,11 +42,14 @@ pub use tilefuse_runtime::{
 
 pub mod attention;
 pub mod decode;
+#[cfg(test)]
+mod gpu_variants;
 pub mod graph;
 pub mod kernels;
 pub mod reference;
 #[cfg(test)]
 mod testing;
+mod tiles;
 pub mod tssa;
 mod validate;
 
@@ -70,5 +73,37 @@ pub mod __private {
     /// copied into every codegen unit that uses one).
     pub static PREBUILT: &[tilefuse_runtime::PrebuiltPtx] = &super::prebuilt::TABLE;
     pub use tilefuse_macros::tile_kernel_resolved;
-    pub use tilefuse_runtime::{Arg, Config, ConstValue, KernelSource, PtrArg, launch, launch_on};
+    pub use tilefuse_runtime::{Arg, Config, ConstValue, KernelSource, PtrArg};
+    use tilefuse_runtime::{Device, Error, Grid, Stream};
+
+    /// [`tilefuse_runtime::launch`], which every `#[tile_kernel]` launcher calls (the
+    /// crate's own tests record the variants it launches: `testing::record_gpu_launches`).
+    pub fn launch(
+        dev: &Device,
+        kernel: &KernelSource,
+        consts: &[(&str, ConstValue)],
+        grid: Grid,
+        args: Vec<Arg<'_>>,
+    ) -> Result<(), Error> {
+        #[cfg(test)]
+        if crate::testing::record_launch(kernel, consts) {
+            return Ok(());
+        }
+        tilefuse_runtime::launch(dev, kernel, consts, grid, args)
+    }
+
+    /// [`tilefuse_runtime::launch_on`], which every `#[tile_kernel]` launcher calls.
+    pub fn launch_on(
+        stream: &Stream,
+        kernel: &KernelSource,
+        consts: &[(&str, ConstValue)],
+        grid: Grid,
+        args: Vec<Arg<'_>>,
+    ) -> Result<(), Error> {
+        #[cfg(test)]
+        if crate::testing::record_launch(kernel, consts) {
+            return Ok(());
+        }
+        tilefuse_runtime::launch_on(stream, kernel, consts, grid, args)
+    }
 }

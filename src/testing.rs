@@ -13,14 +13,101 @@
 //!   skipped with a `skipped on GPU: ...` line on stderr ([`skip_without_gpu_code`]); the
 //!   check is against the prebuilt table, so the part runs again once the kernel builds.
 //!
-//! Launches whose variant is not prebuilt (flags prebuilt `false` only, block sizes picked
-//! from the data) load their PTX from the runtime's disk cache (`TILEFUSE_CACHE_DIR`) on a
-//! machine without the compiler; a missing entry fails the test with the runtime's
-//! "no prebuilt PTX" error naming the variant.
+//! [`record_gpu_launches`] and [`run_with_gpu_tiles`] run code with the tile sizes the public
+//! APIs pick for a GPU (on the interpreter, or not at all) and record the kernel variants it
+//! launches: `src/gpu_variants.rs` checks with them that every API launches only prebuilt
+//! variants on a GPU.
+//!
+//! On a GPU the public APIs pick only prebuilt tile sizes ([`crate::tiles`]); launches whose
+//! variant is still not prebuilt (opt-in flags prebuilt `false` only: softcap, `ALiBi`,
+//! windows) load their PTX from the runtime's disk cache (`TILEFUSE_CACHE_DIR`) on a machine
+//! without the compiler; a missing entry fails the test with the runtime's "no prebuilt PTX"
+//! error naming the variant.
+
+use std::cell::{Cell, RefCell};
 
 use crate::codegen::ir::{ConstValue, fingerprint, parse_module};
 use crate::runtime::KernelSource;
 use crate::{Device, DeviceKind};
+
+/// One launch recorded by [`with_gpu_tiles`]: the kernel and its compile-time values.
+#[derive(Clone, Debug)]
+pub(crate) struct Launched {
+    /// The kernel's source (its name, IR and declared configurations).
+    pub kernel: KernelSource,
+    /// The compile-time values it was launched with.
+    pub consts: Vec<(String, ConstValue)>,
+}
+
+thread_local! {
+    /// The tile kind [`crate::tiles::tile_kind`] answers on this thread, when set.
+    static FORCED_TILE_KIND: Cell<Option<DeviceKind>> = const { Cell::new(None) };
+    /// The launches of this thread, while they are recorded.
+    static RECORDED: RefCell<Option<Vec<Launched>>> = const { RefCell::new(None) };
+    /// Whether recorded launches are skipped instead of run.
+    static DRY: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The tile kind forced on this thread by [`with_gpu_tiles`], if any.
+pub(crate) fn forced_tile_kind() -> Option<DeviceKind> {
+    FORCED_TILE_KIND.with(Cell::get)
+}
+
+/// Records a launch on this thread while [`record_gpu_launches`] or [`run_with_gpu_tiles`]
+/// runs (called by `__private::launch` for every `#[tile_kernel]` launch of the crate's
+/// tests). True when the launch is to be skipped ([`record_gpu_launches`]).
+pub(crate) fn record_launch(kernel: &KernelSource, consts: &[(&str, ConstValue)]) -> bool {
+    RECORDED.with(|r| match r.borrow_mut().as_mut() {
+        Some(list) => {
+            list.push(Launched {
+                kernel: *kernel,
+                consts: consts.iter().map(|(n, v)| (n.to_string(), *v)).collect(),
+            });
+            DRY.with(Cell::get)
+        }
+        None => false,
+    })
+}
+
+/// Runs `f` with the public APIs picking the tile sizes of a CUDA device and returns its
+/// result with the kernel launches it made, in order; with `dry` the launches are skipped
+/// (outputs stay as allocated), else they run on the device `f` uses.
+fn with_gpu_tiles<R>(dry: bool, f: impl FnOnce() -> R) -> (R, Vec<Launched>) {
+    /// Restores this thread's state even when `f` panics.
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            FORCED_TILE_KIND.with(|k| k.set(None));
+            RECORDED.with(|r| r.borrow_mut().take());
+            DRY.with(|d| d.set(false));
+        }
+    }
+    assert!(
+        forced_tile_kind().is_none(),
+        "GPU tiles are already forced on this thread"
+    );
+    let _reset = Reset;
+    FORCED_TILE_KIND.with(|k| k.set(Some(DeviceKind::Cuda)));
+    DRY.with(|d| d.set(dry));
+    RECORDED.with(|r| *r.borrow_mut() = Some(Vec::new()));
+    let out = f();
+    let launched = RECORDED.with(|r| r.borrow_mut().take()).unwrap_or_default();
+    (out, launched)
+}
+
+/// The kernel variants `f` launches when the public APIs pick a GPU's tile sizes, without
+/// running them: every launch returns `Ok` at once and outputs keep their initial values, so
+/// only code whose launches do not depend on kernel results may be passed (the APIs' launch
+/// sequences depend on shapes and options only). Cheap for any shape.
+pub(crate) fn record_gpu_launches<R>(f: impl FnOnce() -> R) -> (R, Vec<Launched>) {
+    with_gpu_tiles(true, f)
+}
+
+/// Runs `f` with the public APIs picking a GPU's tile sizes (on the device `f` uses, e.g. the
+/// interpreter) and returns its result with the variants it launched.
+pub(crate) fn run_with_gpu_tiles<R>(f: impl FnOnce() -> R) -> (R, Vec<Launched>) {
+    with_gpu_tiles(false, f)
+}
 
 /// The environment variable that picks the test device: unset, empty or `cpu` for the
 /// interpreter, `cuda` for CUDA GPU 0.

@@ -55,8 +55,9 @@
 //! ```
 
 use crate::kernels::tssa as k;
+use crate::tiles::tile_kind;
 use crate::validate::{self, I32_MAX, invalid, same_device};
-use crate::{Device, Element, Error, Grid, Result, Tensor, bf16, f16};
+use crate::{Device, DeviceKind, Element, Error, Grid, Result, Tensor, bf16, f16};
 
 mod state;
 pub use state::DecodeState;
@@ -77,9 +78,12 @@ pub const MAX_BLOCK_TOKENS: usize = 1024;
 /// Tuning of the TSSA kernels.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Params {
-    /// Tokens per block of the token reductions and scans: a power of two up to
-    /// [`MAX_BLOCK_TOKENS`]. `None` picks one so that a `[block, D]` tile holds about 4096
-    /// values (at least 1, at most 128, at most the sequence length rounded up).
+    /// Tokens per block of the token reductions and scans on the CPU interpreter: a power of
+    /// two up to [`MAX_BLOCK_TOKENS`]. `None` picks one so that a `[block, D]` tile holds
+    /// about 4096 values (at least 1, at most 128, at most the sequence length rounded up).
+    /// On a CUDA device the block is that of the prebuilt tiles for the head count and dim
+    /// (64, 16 or 4 tokens; see [`crate::kernels::tssa`]): the value is checked but not used
+    /// there (the results do not depend on it beyond f32 rounding).
     pub block_tokens: Option<usize>,
 }
 
@@ -142,17 +146,31 @@ struct Dims {
     h: usize,
     n: usize,
     d: usize,
-    /// Heads rounded up to a power of two.
+    /// Heads tile (at least `h`, a power of two).
     bh: usize,
-    /// Head dim rounded up to a power of two.
+    /// Head-dim tile (at least `d`, a power of two).
     bd: usize,
-    /// Token block.
+    /// Token block (a power of two).
     bn: usize,
     /// Token blocks.
     nblk: usize,
 }
 
 impl Dims {
+    /// The sizes of a checked `(B, H, N, D)` problem with the tiles for `kind`.
+    fn new(kind: DeviceKind, b: usize, h: usize, n: usize, d: usize, p: &Params) -> Dims {
+        let t = k::Tiles::for_device(kind, h, n, d, p.block_tokens);
+        Dims {
+            b,
+            h,
+            n,
+            d,
+            bh: t.bh,
+            bd: t.bd,
+            bn: t.bn,
+            nblk: n.div_ceil(t.bn),
+        }
+    }
     fn rows(&self) -> usize {
         self.b * self.h
     }
@@ -161,8 +179,9 @@ impl Dims {
     }
 }
 
-/// Checks the sizes of a `(B, H, N, D)` problem and picks the block sizes.
-fn dims(func: &str, what: &str, shape: &[usize], p: &Params) -> Result<Dims> {
+/// Checks the sizes of a `(B, H, N, D)` problem and picks the block sizes for a device of
+/// kind `kind`.
+fn dims(func: &str, what: &str, shape: &[usize], p: &Params, kind: DeviceKind) -> Result<Dims> {
     let [b, h, n, d] = validate::rank::<4>(
         func,
         what,
@@ -210,33 +229,15 @@ fn dims(func: &str, what: &str, shape: &[usize], p: &Params) -> Result<Dims> {
             ),
         ));
     }
-    let bd = d.next_power_of_two();
-    let bh = h.next_power_of_two();
-    let bn = match p.block_tokens {
-        Some(bn) => {
-            if bn == 0 || !bn.is_power_of_two() || bn > MAX_BLOCK_TOKENS {
-                return Err(invalid(
-                    func,
-                    format!(
-                        "block_tokens = {bn} must be a power of two between 1 and \
-                         {MAX_BLOCK_TOKENS}"
-                    ),
-                ));
-            }
-            bn
-        }
-        None => (4096 / bd.max(bh)).clamp(1, 128).min(n.next_power_of_two()),
-    };
-    Ok(Dims {
-        b,
-        h,
-        n,
-        d,
-        bh,
-        bd,
-        bn,
-        nblk: n.div_ceil(bn),
-    })
+    if let Some(bn) = p.block_tokens
+        && (bn == 0 || !bn.is_power_of_two() || bn > MAX_BLOCK_TOKENS)
+    {
+        return Err(invalid(
+            func,
+            format!("block_tokens = {bn} must be a power of two between 1 and {MAX_BLOCK_TOKENS}"),
+        ));
+    }
+    Ok(Dims::new(kind, b, h, n, d, p))
 }
 
 /// Checks the inputs every parallel-form entry point takes: `w (B, H, N, D)` and its
@@ -249,7 +250,7 @@ fn check_w_temp<T: Input>(
     params: &Params,
 ) -> Result<Dims> {
     same_device(func, dev, "w", w)?;
-    let dm = dims(func, "w", w.shape(), params)?;
+    let dm = dims(func, "w", w.shape(), params, tile_kind(dev))?;
     check_temp(func, dev, temp, dm.h)?;
     Ok(dm)
 }
@@ -318,7 +319,7 @@ fn combine(
     out: &mut Tensor<f32>,
     (r, nblk, m): (usize, usize, usize),
 ) -> Result<()> {
-    let bm = m.next_power_of_two().min(256);
+    let bm = k::block_m(tile_kind(dev), m);
     k::tssa_combine::launch(
         dev,
         Grid::xy(m.div_ceil(bm), r),
@@ -336,7 +337,7 @@ fn scan(
     (r, nblk, m): (usize, usize, usize),
     reverse: bool,
 ) -> Result<()> {
-    let bm = m.next_power_of_two().min(256);
+    let bm = k::block_m(tile_kind(dev), m);
     let grid = Grid::xy(m.div_ceil(bm), r);
     let (nblk, m) = (nblk as i32, m as i32);
     match state {

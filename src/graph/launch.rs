@@ -50,8 +50,13 @@ pub type Apply<'a, T> = (In<'a, T>, I32<'a>, F32<'a>, Out<'a, T>, i32);
 
 /// The graph kernels' launches on features of type `Self`.
 pub trait Launch: crate::Element + Sized {
-    /// `linear_nt`.
-    fn linear(dev: &Device, grid: Grid, a: Linear<'_, Self>) -> Result<()>;
+    /// `linear_nt` with `(BM, BN, BK) = tiles`.
+    fn linear(
+        dev: &Device,
+        tiles: (usize, usize, usize),
+        grid: Grid,
+        a: Linear<'_, Self>,
+    ) -> Result<()>;
     /// `gat_aggregate` with `BO = bo`.
     fn gat(dev: &Device, bo: usize, grid: Grid, a: Gat<'_, Self>) -> Result<()>;
     /// `gao` with `BD = bd`.
@@ -73,8 +78,20 @@ pub trait Launch: crate::Element + Sized {
 macro_rules! impl_launch {
     ($t:ty, $m:ident) => {
         impl Launch for $t {
-            fn linear(dev: &Device, grid: Grid, a: Linear<'_, Self>) -> Result<()> {
-                $m::linear_nt::<32, 32, 16>::launch(dev, grid, a)
+            fn linear(
+                dev: &Device,
+                tiles: (usize, usize, usize),
+                grid: Grid,
+                a: Linear<'_, Self>,
+            ) -> Result<()> {
+                match tiles {
+                    (32, 32, 16) => $m::linear_nt::<32, 32, 16>::launch(dev, grid, a),
+                    (64, 64, 32) => $m::linear_nt::<64, 64, 32>::launch(dev, grid, a),
+                    (bm, bn, bk) => Err(Error::Invalid(format!(
+                        "graph: internal error, no linear_nt kernel for BM = {bm}, BN = {bn}, \
+                         BK = {bk}"
+                    ))),
+                }
             }
             fn gat(dev: &Device, bo: usize, grid: Grid, a: Gat<'_, Self>) -> Result<()> {
                 with_width!(bo, BO => $m::gat_aggregate::<32, BO>::launch(dev, grid, a))

@@ -39,7 +39,10 @@
 //!
 //! Prebuilt PTX (`tilefuse prebuild`): `split_*` is prebuilt for `paged` both ways (paged KV
 //! caches are the serving case) with `use_softcap` and `use_alibi` false
-//! (`prebuild = [paged]`); the other variants need the `jit` feature on a GPU.
+//! (`prebuild = [paged]`); the other variants need the `jit` feature on a GPU. The head tiles
+//! of 16 and 32 lanes are `cpu_only`: on a GPU [`crate::decode`] pads head dims up to 64 to
+//! the 64-lane tile (the kernels mask the padding), so every head dim up to 512 runs from
+//! prebuilt PTX.
 
 use crate::tile_kernel;
 
@@ -48,8 +51,8 @@ macro_rules! decode_kernels {
         /// Split-KV decode attention for one element type: partial `(o, lse)` of one key range
         /// per program (see the module doc for the grid, layouts and masking).
         #[tile_kernel(configs = [
-                                    (BLOCK_M = 16, BLOCK_N = 32, BLOCK_D = 16),
-                                    (BLOCK_M = 16, BLOCK_N = 32, BLOCK_D = 32),
+                                    (BLOCK_M = 16, BLOCK_N = 32, BLOCK_D = 16, cpu_only = true),
+                                    (BLOCK_M = 16, BLOCK_N = 32, BLOCK_D = 32, cpu_only = true),
                                     (BLOCK_M = 16, BLOCK_N = 32, BLOCK_D = 64),
                                     (BLOCK_M = 16, BLOCK_N = 64, BLOCK_D = 128, num_warps = 4),
                                     (BLOCK_M = 16, BLOCK_N = 64, BLOCK_D = 256, num_warps = 8),
@@ -201,8 +204,8 @@ macro_rules! decode_kernels {
         /// Exact log-sum-exp merge of `nparts` stacked f32 partials `(P, B, Sq, H, dv)` /
         /// `(P, B, H, Sq)` into `o (B, Sq, H, dv)` of the element type and `lse (B, H, Sq)`.
         #[tile_kernel(configs = [
-                                    (BLOCK_R = 16, BLOCK_D = 16),
-                                    (BLOCK_R = 16, BLOCK_D = 32),
+                                    (BLOCK_R = 16, BLOCK_D = 16, cpu_only = true),
+                                    (BLOCK_R = 16, BLOCK_D = 32, cpu_only = true),
                                     (BLOCK_R = 16, BLOCK_D = 64),
                                     (BLOCK_R = 16, BLOCK_D = 128),
                                     (BLOCK_R = 16, BLOCK_D = 256),

@@ -36,8 +36,14 @@
 //! Feature widths are padded to the power-of-two tile width (`BD`, `BO`) with masks; offsets
 //! are i32, so a tensor must hold fewer than 2³¹ elements.
 //!
-//! Prebuilt PTX (`tilefuse prebuild`): every declared config, `gat_aggregate` with `concat`
-//! both ways (hidden layers concatenate heads, the last layer averages them).
+//! Prebuilt PTX (`tilefuse prebuild`): every declared config but `linear_nt`'s `cpu_only` one,
+//! `gat_aggregate` with `concat` both ways (hidden layers concatenate heads, the last layer
+//! averages them). The declared configurations are the tiles [`crate::graph`] launches on a
+//! GPU: feature widths 16, 64 and 256 (cGAO: 16, 64 and 128, its `d × d` matrix being a
+//! shared-memory `dot` operand), top-k tiles 16, 64 and 256, and for hGAO's GAT attention,
+//! whose `[BD, BD]` weight tile is a shared-memory `dot` operand too, `(KP, BD)` of
+//! `(16, 16)`, `(64, 64)`, `(256, 64)` and `(64, 128)`; on the interpreter it picks the next
+//! power of two of the data instead.
 
 use crate::{tile_fn, tile_kernel};
 
@@ -93,7 +99,7 @@ macro_rules! feature_kernels {
         /// `y = x · wᵀ` for row-major `x (m, k)` and f32 `w (n, k)`, accumulated in f32: the
         /// bias-free linear layer. One `BM × BN` block of `y` per program, accumulating over `k` in
         /// steps of `BK`.
-        #[tile_kernel(configs = [(BM = 32, BN = 32, BK = 16), (BM = 64, BN = 64, BK = 32)])]
+        #[tile_kernel(configs = [(BM = 32, BN = 32, BK = 16, cpu_only = true), (BM = 64, BN = 64, BK = 32)])]
         pub fn linear_nt<const BM: usize, const BN: usize, const BK: usize>(
             x: Ptr<$t>,
             w: Ptr<f32>,
@@ -123,7 +129,7 @@ macro_rules! feature_kernels {
         /// softmax over blocks of `BE` edges, `o = Σ_j α_ij h_j`. With `concat` the heads are
         /// written side by side (`out (N, heads·out)`), otherwise averaged (`out (N, out)`); then
         /// `+ bias` (width of `out`'s row). `out_ch ≤ BO`.
-        #[tile_kernel(configs = [(BE = 32, BO = 16), (BE = 32, BO = 64)], prebuild = [concat])]
+        #[tile_kernel(configs = [(BE = 32, BO = 16), (BE = 32, BO = 64), (BE = 32, BO = 256)], prebuild = [concat])]
         pub fn gat_aggregate<const BE: usize, const BO: usize>(
             h: Ptr<$t>,
             att_src: Ptr<f32>,
@@ -183,7 +189,7 @@ macro_rules! feature_kernels {
         /// GAO: `z_i = Σ_{j∈N(i)} softmax_j(x_i·x_j) x_j`, one program per node, online softmax
         /// over blocks of `BE` neighbours gathered through the column index tile. `x (N, d)`, `d ≤
         /// BD`.
-        #[tile_kernel(configs = [(BE = 32, BD = 16), (BE = 32, BD = 64)])]
+        #[tile_kernel(configs = [(BE = 32, BD = 16), (BE = 32, BD = 64), (BE = 32, BD = 256)])]
         pub fn gao<const BE: usize, const BD: usize>(
             x: Ptr<$t>,
             rowptr: Ptr<i32>,
@@ -216,7 +222,7 @@ macro_rules! feature_kernels {
 
         /// hGAO's node scores `y = |x p| / ‖p‖` for blocks of `BN` nodes. `x (n, d)`, f32 `p (d,)`
         /// and `y (n,)`, `d ≤ BD`; `‖p‖ > 0` is the caller's to check.
-        #[tile_kernel(configs = [(BN = 32, BD = 16), (BN = 64, BD = 64)])]
+        #[tile_kernel(configs = [(BN = 32, BD = 16), (BN = 32, BD = 64), (BN = 32, BD = 256)])]
         pub fn hgao_scores<const BN: usize, const BD: usize>(
             x: Ptr<$t>,
             p: Ptr<f32>,
@@ -238,7 +244,7 @@ macro_rules! feature_kernels {
         /// hGAO with the paper's dot-product attention over the selected neighbours:
         /// `X̃ = X[sel] ⊙ sigmoid(y[sel])`, `z_i = softmax(X̃ x_i)ᵀ X̃`. `sel (N, KP)` from
         /// [`super::hgao_select`] (−1 = none), `x (N, d)`, `d ≤ BD`.
-        #[tile_kernel(configs = [(KP = 16, BD = 16), (KP = 64, BD = 64)])]
+        #[tile_kernel(configs = [(KP = 16, BD = 16), (KP = 64, BD = 64), (KP = 256, BD = 256, num_warps = 8)])]
         pub fn hgao_dot<const KP: usize, const BD: usize>(
             x: Ptr<$t>,
             y: Ptr<f32>,
@@ -263,7 +269,12 @@ macro_rules! feature_kernels {
         /// selected neighbours: `h_q = W x_i` (ungated), `h_k = X̃ Wᵀ`, `e = LeakyReLU(h_q·a_dst +
         /// h_k·a_src)`, `z_i = softmax(e)ᵀ h_k`. `w (out, d)`, `a_src`/`a_dst (out,)`, `d, out ≤
         /// BD`.
-        #[tile_kernel(configs = [(KP = 16, BD = 16), (KP = 64, BD = 64)])]
+        #[tile_kernel(configs = [
+            (KP = 16, BD = 16),
+            (KP = 64, BD = 64),
+            (KP = 256, BD = 64, num_warps = 8),
+            (KP = 64, BD = 128, num_warps = 8),
+        ])]
         pub fn hgao_gat<const KP: usize, const BD: usize>(
             x: Ptr<$t>,
             y: Ptr<f32>,
@@ -307,7 +318,7 @@ macro_rules! feature_kernels {
         /// contiguous chunks of whole `BN`-row blocks), in blocks of `BN` rows with `dot`, and
         /// writes the partial `(d, d)` sum to `part[g·splits + sp]` (zeros for an empty chunk). `d
         /// ≤ BD`.
-        #[tile_kernel(configs = [(BN = 32, BD = 16), (BN = 64, BD = 64)])]
+        #[tile_kernel(configs = [(BN = 32, BD = 16), (BN = 32, BD = 64), (BN = 32, BD = 128, num_warps = 8)])]
         pub fn cgao_gram<const BN: usize, const BD: usize>(
             x: Ptr<$t>,
             graph_ptr: Ptr<i32>,
@@ -342,7 +353,7 @@ macro_rules! feature_kernels {
         /// cGAO phase 3 over a `(graph, row block)` grid: `z[r] = s[g] · x[r]` (i.e.
         /// `O = X · softmax(E)ᵀ`) for the rows `r` of block `program_id(1)` of graph
         /// `program_id(0)`; blocks past the graph's end write nothing. `d ≤ BD`.
-        #[tile_kernel(configs = [(BN = 32, BD = 16), (BN = 64, BD = 64)])]
+        #[tile_kernel(configs = [(BN = 32, BD = 16), (BN = 32, BD = 64), (BN = 32, BD = 128, num_warps = 8)])]
         pub fn cgao_apply<const BN: usize, const BD: usize>(
             x: Ptr<$t>,
             graph_ptr: Ptr<i32>,
@@ -388,7 +399,7 @@ feature_kernels!(
 /// of `KP` neighbours on i64 keys `bits(y) << 32 | (2³¹ − 1 − id)` (valid for `y ≥ 0`): each
 /// block is joined with the running best `KP`, sorted descending along the axis and cut back
 /// to its first `KP` (the DSL's `topk` needs a literal `k`; `sort` + the cut does not).
-#[tile_kernel(configs = [(KP = 16, KP2 = 32), (KP = 64, KP2 = 128)])]
+#[tile_kernel(configs = [(KP = 16, KP2 = 32), (KP = 64, KP2 = 128), (KP = 256, KP2 = 512)])]
 pub fn hgao_select<const KP: usize, const KP2: usize>(
     y: Ptr<f32>,
     rowptr: Ptr<i32>,
@@ -423,7 +434,7 @@ pub fn hgao_select<const KP: usize, const KP2: usize>(
 
 /// cGAO phase 2, one program per graph: `E = Σ_sp part[g·splits + sp]` in a fixed order
 /// (deterministic, no atomics), then `s[g] = softmax_rows(E)` (`s (G, d, d)`). `d ≤ BD`.
-#[tile_kernel(configs = [(BD = 16), (BD = 64)])]
+#[tile_kernel(configs = [(BD = 16), (BD = 64), (BD = 128, num_warps = 8)])]
 pub fn cgao_softmax<const BD: usize>(part: Ptr<f32>, s: Ptr<f32>, d: i32, splits: i32) {
     let g = program_id(0);
     let c = arange::<BD>();

@@ -20,12 +20,21 @@
 //! Data are f32 (the statistics are f32 whatever the input; f16 inputs are widened once by
 //! [`tssa_widen_f16`] or [`tssa_widen_bf16`] before the f32 path). Layout: `w (B, H, N, D)` row-major, as
 //! `tilefuse::reference::tssa`. Per-`(b, h)` base offsets are computed in i64; offsets inside a
-//! batch element (`H·N·D`) must fit in i32, which [`crate::tssa`] checks. The block sizes are
-//! `#[constexpr]` parameters chosen per launch: `BD`/`BH` the next power of two of the head dim
-//! and head count, `BN` the token block. The declared configurations are the `ToST` shapes
-//! (head dim 48 or 64 → `BD = 64`, 12 to 20 heads → `BH = 16` or 32, `BN = 64`, the block
-//! [`crate::tssa`] picks for them) and a wide-head one; each is specialized and checked when the
-//! crate compiles.
+//! batch element (`H·N·D`) must fit in i32, which [`crate::tssa`] checks.
+//!
+//! Tile sizes ([`Tiles::for_device`]) are `#[constexpr]` parameters chosen per call, the same
+//! for every kernel of the call (the block partials are laid out by `BN`). On the interpreter
+//! they fit the data: `BD`/`BH` the next power of two of the head dim and head count, `BN`
+//! the token block of [`crate::tssa::Params::block_tokens`]. On a GPU they are one of the
+//! declared GPU configurations, which every token kernel, [`tssa_pi`] and [`tssa_bwd_gs`]
+//! (both forms) declare alike and which are prebuilt: `(BN, BD, BH) = (64, 64, 32)` for the
+//! `ToST` shapes (head dim 48 or 64, 12 to 20 heads), `(16, 256, 256)` and `(4, 1024, 256)`
+//! for every other shape the API takes (`[BN, BD]` and `[BH, BN]` tiles of at most 4096
+//! values; the kernels mask the padding). The block scans and sums ([`tssa_combine`],
+//! [`tssa_scan`]) take 256 columns per program on a GPU ([`block_m`]); the decode step
+//! ([`step_tiles`]) `BH = 32`, `BD = 64`, larger shapes stepping through the parallel form.
+//! The `cpu_only` configurations are the interpreter's (checked when the crate compiles, no
+//! PTX).
 //!
 //! GPU notes: [`tssa_pi`] and [`tssa_bwd_gs`] recompute the `[BH, BN]` softmax over heads in
 //! each of the `H` programs of a token block (`O(H²·N)` exponentials, against `O(H·N·D)` for
@@ -33,7 +42,91 @@
 //! reduction deterministic; the scans over blocks ([`tssa_scan`]) are sequential over the
 //! `N / BN` blocks of a row, tiny next to the token kernels.
 
-use crate::{tile_fn, tile_kernel};
+use crate::{DeviceKind, tile_fn, tile_kernel};
+
+/// The tile sizes of one call of the token kernels: the token block `bn`, the head-dim tile
+/// `bd` (at least the head dim) and the heads tile `bh` (at least the head count), powers of
+/// two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Tiles {
+    /// Tokens per block (`BN`).
+    pub bn: usize,
+    /// Head-dim tile (`BD`).
+    pub bd: usize,
+    /// Heads tile (`BH`).
+    pub bh: usize,
+}
+
+/// The GPU tiles, smallest first: the configurations every token kernel declares (without
+/// `cpu_only`, so prebuilt). The last holds the largest problem [`crate::tssa`] takes.
+const GPU_TILES: [Tiles; 3] = [
+    Tiles {
+        bn: 64,
+        bd: 64,
+        bh: 32,
+    },
+    Tiles {
+        bn: 16,
+        bd: 256,
+        bh: 256,
+    },
+    Tiles {
+        bn: 4,
+        bd: 1024,
+        bh: 256,
+    },
+];
+
+const _: () = assert!(
+    GPU_TILES[2].bd >= crate::tssa::MAX_HEAD_DIM && GPU_TILES[2].bh >= crate::tssa::MAX_HEADS,
+    "the largest GPU tiles must hold every problem the API takes"
+);
+
+impl Tiles {
+    /// The tiles for `h` heads of dim `d` and `n` tokens (all at least 1, `h ≤ MAX_HEADS`,
+    /// `d ≤ MAX_HEAD_DIM`) on a device of kind `kind`; `block_tokens` is
+    /// [`crate::tssa::Params::block_tokens`] (a checked power of two), used on the CPU only.
+    pub fn for_device(
+        kind: DeviceKind,
+        h: usize,
+        n: usize,
+        d: usize,
+        block_tokens: Option<usize>,
+    ) -> Tiles {
+        match kind {
+            DeviceKind::Cpu => {
+                let bd = d.next_power_of_two();
+                let bh = h.next_power_of_two();
+                let bn = block_tokens.unwrap_or_else(|| {
+                    (4096 / bd.max(bh)).clamp(1, 128).min(n.next_power_of_two())
+                });
+                Tiles { bn, bd, bh }
+            }
+            DeviceKind::Cuda => crate::tiles::first_fit(&GPU_TILES, |t| d <= t.bd && h <= t.bh)
+                .unwrap_or(GPU_TILES[GPU_TILES.len() - 1]),
+        }
+    }
+}
+
+/// Columns per program (`BM`) of [`tssa_combine`] and [`tssa_scan`] over rows of `m`
+/// columns: the next power of two up to 256 on the CPU, 256 on a GPU (the one prebuilt
+/// width; the kernels mask the columns past `m`).
+pub(crate) fn block_m(kind: DeviceKind, m: usize) -> usize {
+    match kind {
+        DeviceKind::Cpu => m.next_power_of_two().min(256),
+        DeviceKind::Cuda => 256,
+    }
+}
+
+/// `(BH, BD)` of [`tssa_decode_step`] for `h` heads of dim `d` on a device of kind `kind`:
+/// the next powers of two on the CPU; on a GPU the prebuilt `(32, 64)` when it holds them,
+/// else `None` (the step then runs the parallel form on one token).
+pub(crate) fn step_tiles(kind: DeviceKind, h: usize, d: usize) -> Option<(usize, usize)> {
+    match kind {
+        DeviceKind::Cpu => Some((h.next_power_of_two(), d.next_power_of_two())),
+        DeviceKind::Cuda => (h <= 32 && d <= 64).then_some((32, 64)),
+    }
+}
 
 /// The `[BH, BN]` tile of every head's value at tokens `rows` of batch element `b` in a
 /// `(B, H, n)` tensor of per-token scalars: `(base, offs, mask)`, the offset `base` (i64) of
@@ -80,7 +173,7 @@ fn token_tile<const BN: usize, const BD: usize>(
 
 /// `out[r, c] = Σ_k part[r, k, c]` for `part (R, nblk, m)`, summed in block order.
 /// Grid `(cdiv(m, BM), R)`.
-#[tile_kernel(configs = [(BM = 64), (BM = 256)])]
+#[tile_kernel(configs = [(BM = 64, cpu_only = true), (BM = 256)])]
 pub fn tssa_combine(part: Ptr<f32>, out: Ptr<f32>, nblk: i32, m: i32, #[constexpr] BM: usize) {
     let r = program_id(1).cast::<i64>();
     let cols = program_id(0) * BM + arange::<BM>();
@@ -98,7 +191,11 @@ pub fn tssa_combine(part: Ptr<f32>, out: Ptr<f32>, nblk: i32, m: i32, #[constexp
 /// ("before" in increasing `k`, or decreasing with `REVERSE`), for `part (R, nblk, m)`. With
 /// `STATE` the running sum starts from `state (R, m)` and the total is written back to it;
 /// without, it starts from 0 and `state` is not touched. Grid `(cdiv(m, BM), R)`.
-#[tile_kernel(configs = [(BM = 64, REVERSE = false, STATE = true), (BM = 256, REVERSE = true, STATE = false)])]
+#[tile_kernel(configs = [
+    (BM = 64, REVERSE = false, STATE = true, cpu_only = true),
+    (BM = 256, REVERSE = false, STATE = true),
+    (BM = 256, REVERSE = true, STATE = false),
+])]
 pub fn tssa_scan(
     part: Ptr<f32>,
     carry: Ptr<f32>,
@@ -161,7 +258,7 @@ pub fn tssa_widen_bf16(x: Ptr<bf16>, y: Ptr<f32>, n: i64, #[constexpr] BLOCK: us
 /// Per-block column sums of squares: `part[bh, blk, j] = Σ_{i in blk} w[bh, i, j]²` for
 /// `w (B·H, n, d)`, `part (B·H, nblk, d)`. Phase A of both forms (non-causal: the column norms
 /// over tokens; causal: the block totals of the `Σ w²` scan). Grid `(nblk, B·H)`.
-#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256)])]
+#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256), (BN = 4, BD = 1024)])]
 pub fn tssa_colsq(
     w: Ptr<f32>,
     part: Ptr<f32>,
@@ -182,7 +279,7 @@ pub fn tssa_colsq(
 
 /// Non-causal token scores: `s[bh, i] = Σ_j (w[bh, i, j] / c_j)²` with
 /// `c_j = max(√c2[bh, j], 1e-12)` (`F.normalize(w, dim=-2)`). Grid `(nblk, B·H)`.
-#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256)])]
+#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256), (BN = 4, BD = 1024)])]
 pub fn tssa_scores(
     w: Ptr<f32>,
     c2: Ptr<f32>,
@@ -206,7 +303,12 @@ pub fn tssa_scores(
 /// the `h` heads (the scores `s` of all heads of the token block are loaded as a `[BH, BN]`
 /// tile), stored for this program's head; then `part[bh, blk, j] = Σ_i Π_i w_ij²` for
 /// `j < d` and `part[bh, blk, d] = Σ_i Π_i` (`part (B·H, nblk, d + 1)`). Grid `(nblk, B·H)`.
-#[tile_kernel(configs = [(BH = 16, BN = 64, BD = 64), (BH = 32, BN = 64, BD = 64)])]
+#[tile_kernel(configs = [
+    (BH = 16, BN = 64, BD = 64, cpu_only = true),
+    (BH = 32, BN = 64, BD = 64),
+    (BH = 256, BN = 16, BD = 256),
+    (BH = 256, BN = 4, BD = 1024),
+])]
 pub fn tssa_pi(
     w: Ptr<f32>,
     s: Ptr<f32>,
@@ -255,7 +357,7 @@ pub fn tssa_pi(
 /// Non-causal output: `out_ij = −w_ij·Π_i·a_j` with `a_j = 1/(1 + dots_j)`,
 /// `dots_j = stat[bh, j] / (stat[bh, d] + 1e-8)` (`stat (B·H, d + 1)` = `[Σ Π w², Σ Π]`).
 /// Grid `(nblk, B·H)`.
-#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256)])]
+#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256), (BN = 4, BD = 1024)])]
 pub fn tssa_out(
     w: Ptr<f32>,
     pi: Ptr<f32>,
@@ -282,7 +384,7 @@ pub fn tssa_out(
 
 /// Non-causal backward, partials of `Σ_i G_ij w_ij Π_i` (`gdots_j / a_j²`):
 /// `part (B·H, nblk, d)`. Grid `(nblk, B·H)`.
-#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256)])]
+#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256), (BN = 4, BD = 1024)])]
 pub fn tssa_bwd_gdots(
     w: Ptr<f32>,
     g: Ptr<f32>,
@@ -307,7 +409,7 @@ pub fn tssa_bwd_gdots(
 
 /// Non-causal backward, `gΠ_i = −Σ_j G_ij w_ij a_j + (1/S) Σ_j gdots_j (w_ij² − dots_j)` with
 /// `gdots_j = a_j² gd[bh, j]`, `S = ΣΠ + 1e-8`. Grid `(nblk, B·H)`.
-#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256)])]
+#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256), (BN = 4, BD = 1024)])]
 pub fn tssa_bwd_gpi(
     w: Ptr<f32>,
     g: Ptr<f32>,
@@ -342,7 +444,14 @@ pub fn tssa_bwd_gpi(
 /// `part[bh, blk, j] = Σ_i gs_i w_ij²` (non-causal, `CAUSAL = false`) or, for the causal form,
 /// `Σ_i gC_ij` with `gC = −gs·w²/C²` where the prefix sum `C` of `w²` (block carry `carry_s`)
 /// is at least `1e-12` (zero where the clamp binds). Grid `(nblk, B·H)`.
-#[tile_kernel(configs = [(BH = 16, BN = 64, BD = 64, CAUSAL = false), (BH = 32, BN = 64, BD = 64, CAUSAL = true)])]
+#[tile_kernel(configs = [
+    (BH = 32, BN = 64, BD = 64, CAUSAL = false),
+    (BH = 32, BN = 64, BD = 64, CAUSAL = true),
+    (BH = 256, BN = 16, BD = 256, CAUSAL = false),
+    (BH = 256, BN = 16, BD = 256, CAUSAL = true),
+    (BH = 256, BN = 4, BD = 1024, CAUSAL = false),
+    (BH = 256, BN = 4, BD = 1024, CAUSAL = true),
+])]
 pub fn tssa_bwd_gs(
     w: Ptr<f32>,
     s: Ptr<f32>,
@@ -404,7 +513,7 @@ pub fn tssa_bwd_gs(
 /// Non-causal backward, `dw`: `−G Π a + 2 w Π gdots / S` plus the normalisation term
 /// `2 w gs / c² − 2 w T / c⁴` (`T_j = Σ_i gs_i w_ij²`, `tsum (B·H, d)`), or `2 w gs / 1e-24`
 /// alone for a column whose norm is below the `1e-12` clamp. Grid `(nblk, B·H)`.
-#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256)])]
+#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256), (BN = 4, BD = 1024)])]
 pub fn tssa_bwd_dw(
     w: Ptr<f32>,
     g: Ptr<f32>,
@@ -448,7 +557,7 @@ pub fn tssa_bwd_dw(
 /// Causal scores: `u[bh, t] = Σ_{j<d} (w_tj² / max(C_tj, 1e-12) + bias[h, t0 + t])` with the
 /// prefix sum `C = cumsum(w², t) + carry_s` (block carry `(B·H, nblk, d)`); `bias (H, bs)`.
 /// Grid `(nblk, B·H)`.
-#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256)])]
+#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256), (BN = 4, BD = 1024)])]
 pub fn tssa_causal_u(
     w: Ptr<f32>,
     carry_s: Ptr<f32>,
@@ -489,7 +598,7 @@ pub fn tssa_causal_u(
 /// Causal output: `y_t = −w_t Π_t / (1 + R_t / Q_t)` with `R = cumsum(Π w²) + carry`,
 /// `Q = cumsum(Π) + carry + 1e-8` (block carry `carry_rp (B·H, nblk, d + 1)`).
 /// Grid `(nblk, B·H)`.
-#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256)])]
+#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256), (BN = 4, BD = 1024)])]
 pub fn tssa_causal_out(
     w: Ptr<f32>,
     pi: Ptr<f32>,
@@ -518,7 +627,7 @@ pub fn tssa_causal_out(
 /// Causal backward, block totals of `gR = gdots / Q` (`j < d`) and
 /// `gQ = −Σ_j gdots R / Q²` (column `d`), `gdots = a² G w Π`: `part (B·H, nblk, d + 1)`.
 /// Grid `(nblk, B·H)`.
-#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256)])]
+#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256), (BN = 4, BD = 1024)])]
 pub fn tssa_causal_bwd_grq(
     w: Ptr<f32>,
     g: Ptr<f32>,
@@ -553,7 +662,7 @@ pub fn tssa_causal_bwd_grq(
 /// Causal backward, `gΠ = −Σ_j G w a + Σ_j suffix(gR) w² + suffix(gQ)` (in-block
 /// `cumsum_rev` plus the reverse block carry `carry_g (B·H, nblk, d + 1)`), stored; and the
 /// first part of `dw`: `−G Π a + 2 w suffix(gR) Π`. Grid `(nblk, B·H)`.
-#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256)])]
+#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256), (BN = 4, BD = 1024)])]
 pub fn tssa_causal_bwd_gpi(
     w: Ptr<f32>,
     g: Ptr<f32>,
@@ -595,7 +704,7 @@ pub fn tssa_causal_bwd_gpi(
 /// Causal backward, the rest of `dw`: `dw += 2 w (gu / C + suffix(gC))` with
 /// `gC = −gu w² / C²` where the prefix sum is at least `1e-12` (in-block `cumsum_rev` plus the
 /// reverse block carry `carry_c (B·H, nblk, d)`). Grid `(nblk, B·H)`.
-#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256)])]
+#[tile_kernel(configs = [(BN = 64, BD = 64), (BN = 16, BD = 256), (BN = 4, BD = 1024)])]
 pub fn tssa_causal_bwd_dw(
     w: Ptr<f32>,
     gu: Ptr<f32>,
@@ -627,7 +736,7 @@ pub fn tssa_causal_bwd_dw(
 
 /// Causal backward, `dbias[h, t0 + t] = D Σ_b gu[b, h, t]` for `gu (B, H, n)`, `dbias (H, bs)`.
 /// Grid `(nblk, H)`.
-#[tile_kernel(configs = [(BN = 64)])]
+#[tile_kernel(configs = [(BN = 64), (BN = 16), (BN = 4)])]
 pub fn tssa_causal_bwd_bias(
     gu: Ptr<f32>,
     dbias: Ptr<f32>,
@@ -660,7 +769,7 @@ pub fn tssa_causal_bwd_bias(
 /// `u = Σ_j (w²/max(S₂, 1e-12) + bias[h, pos])`; `Π = softmax_h(temp_h u)`; `R += Π w²`;
 /// `P += Π`; `y = −w Π / (1 + R/(P + 1e-8))`. State `s2 (B, H, d)`, `rp (B, H, d + 1)`
 /// (`[R, P]`), updated in place.
-#[tile_kernel(configs = [(BH = 16, BD = 64), (BH = 32, BD = 64)])]
+#[tile_kernel(configs = [(BH = 16, BD = 64, cpu_only = true), (BH = 32, BD = 64)])]
 pub fn tssa_decode_step(
     w: Ptr<f32>,
     s2: Ptr<f32>,

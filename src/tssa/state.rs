@@ -28,6 +28,7 @@ impl DecodeState {
             "the state",
             &[batch, heads, 1, head_dim],
             &Params::default(),
+            tile_kind(dev),
         )?;
         Ok(DecodeState {
             s2: dev.zeros::<f32>([batch * heads, head_dim])?,
@@ -68,6 +69,10 @@ impl DecodeState {
     ///
     /// `w_t (B, H, D)`. Returns `y_t (B, H, D)`, equal to row `t` of [`causal_forward`].
     /// A rejected input (a shape mismatch, or `t ≥ block_size` of `denom_bias`) changes nothing.
+    ///
+    /// One kernel holds every head of the token; on a GPU its prebuilt tiles take `H ≤ 32`,
+    /// `D ≤ 64`, and other shapes run the parallel form on a chunk of this one token instead
+    /// (the same result, a few more launches).
     pub fn step<T: Input>(
         &mut self,
         dev: &Device,
@@ -95,25 +100,49 @@ impl DecodeState {
         let bs = check_bias(F, dev, denom_bias, self.h, self.pos + 1)?;
         let w = widen(dev, w_t)?;
         let w = w.get();
-        let mut y = dev.zeros::<f32>(w.shape().to_vec())?;
-        k::tssa_decode_step::launch(
-            dev,
-            Grid::x(self.b),
-            (
-                w,
-                &mut self.s2,
-                &mut self.rp,
-                temp,
-                denom_bias,
-                &mut y,
-                self.h as i32,
-                self.d as i32,
-                bs as i32,
-                self.pos as i32,
-                self.h.next_power_of_two(),
-                self.d.next_power_of_two(),
-            ),
-        )?;
+        let kind = tile_kind(dev);
+        let y = match k::step_tiles(kind, self.h, self.d) {
+            Some((bh, bd)) => {
+                let mut y = dev.zeros::<f32>(w.shape().to_vec())?;
+                k::tssa_decode_step::launch(
+                    dev,
+                    Grid::x(self.b),
+                    (
+                        w,
+                        &mut self.s2,
+                        &mut self.rp,
+                        temp,
+                        denom_bias,
+                        &mut y,
+                        self.h as i32,
+                        self.d as i32,
+                        bs as i32,
+                        self.pos as i32,
+                        bh,
+                        bd,
+                    ),
+                )?;
+                y
+            }
+            // No step kernel holds all heads of a token on this device (a GPU's prebuilt one
+            // takes H <= 32, D <= 64): the parallel form over a chunk of one token, which
+            // equals the step (`w_t (B, H, D)` is `(B, H, 1, D)` in memory).
+            None => {
+                let dm = Dims::new(kind, self.b, self.h, 1, self.d, &Params::default());
+                let cs = causal_stats(
+                    dev,
+                    w,
+                    temp,
+                    denom_bias,
+                    bs,
+                    self.pos,
+                    &dm,
+                    &mut self.s2,
+                    &mut self.rp,
+                )?;
+                causal_out(dev, w, &cs, &dm)?
+            }
+        };
         self.pos += 1;
         Ok(y)
     }
@@ -132,7 +161,7 @@ impl DecodeState {
         const F: &str = "tssa::DecodeState::prefill";
         same_device(F, dev, "w", w)?;
         same_device(F, dev, "the state", &self.s2)?;
-        let dm = dims(F, "w", w.shape(), params)?;
+        let dm = dims(F, "w", w.shape(), params, tile_kind(dev))?;
         if (dm.b, dm.h, dm.d) != (self.b, self.h, self.d) {
             return Err(invalid(
                 F,
