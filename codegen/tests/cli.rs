@@ -259,7 +259,7 @@ fn prebuild_builds_a_dump_for_the_chosen_archs() {
     assert!(ok, "{err}");
     // softmax once, scale with twice = false and true: 3 variants on 2 archs.
     assert!(
-        stdout.contains("wrote 6 PTX files of 2 kernels"),
+        stdout.contains("built 6 variant-arch pairs of 2 kernels") && stdout.contains("(6 files"),
         "{stdout}"
     );
     let count = |arch: &str| std::fs::read_dir(out.join(arch)).map_or(0, |d| d.count());

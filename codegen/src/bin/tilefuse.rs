@@ -234,7 +234,7 @@ fn ptx(_: &Module, _: &str, _: &DumpArgs) -> Result<String, String> {
 fn prebuild(args: &[String]) -> Result<String, String> {
     use tilefuse_codegen::kernel_dump::read_dump;
     use tilefuse_codegen::nvptx::Arch;
-    use tilefuse_codegen::nvptx::prebuild::{prebuild_dump, write};
+    use tilefuse_codegen::nvptx::prebuild::{prebuild_dump, same_as_older, write};
     let mut out_dir = "ptx".to_string();
     let mut archs: Vec<Arch> = Vec::new();
     let mut ir: Option<String> = None;
@@ -271,9 +271,13 @@ fn prebuild(args: &[String]) -> Result<String, String> {
     )
     .map_err(|e| e.to_string())?;
     Ok(format!(
-        "wrote {} PTX files of {} kernels to {out_dir}/ ({} configurations or variants not built: see {out_dir}/manifest.md)\n",
+        "built {} variant-arch pairs of {} kernels into {out_dir}/ ({} files: code equal to an older arch's is shared; {} configurations or variants not built: see {out_dir}/manifest.md)\n",
         all.built.len(),
         kernels.len(),
+        all.built
+            .iter()
+            .filter(|b| same_as_older(&all, b).is_none())
+            .count(),
         all.not_built.len()
     ))
 }
