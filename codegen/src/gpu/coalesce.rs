@@ -208,7 +208,7 @@ fn dot_operands(body: &Body) -> Vec<ValueId> {
 ///
 /// Loads of `dot` operands are left alone: the SIMT `dot` stages them in
 /// shared memory row-major, where a tile turned to its first dimension would
-/// write with 8 lanes on one bank (measured: FlashAttention at half speed).
+/// write with 8 lanes on one bank (measured: `FlashAttention` at half speed).
 /// Turning them pays once operands get swizzled shared layouts.
 pub fn preferred(f: &Func, num_warps: u32) -> Vec<(OpId, Encoding)> {
     let info = axis_info(f);
