@@ -71,13 +71,7 @@ impl Arch {
     /// `sm_90a` on 9.0 exactly (its arch-specific instructions run nowhere
     /// else), else the newest architecture at or below the device's.
     pub fn for_device(major: u32, minor: u32) -> Option<Arch> {
-        if (major, minor) == (9, 0) {
-            return Some(Arch::Sm90a);
-        }
-        Arch::ALL
-            .into_iter()
-            .filter(|a| *a != Arch::Sm90a && a.compute_capability() <= (major, minor))
-            .max()
+        Arch::candidates_for_device(major, minor).first().copied()
     }
 }
 

@@ -234,7 +234,7 @@ fn ptx(_: &Module, _: &str, _: &DumpArgs) -> Result<String, String> {
 fn prebuild(args: &[String]) -> Result<String, String> {
     use tilefuse_codegen::kernel_dump::read_dump;
     use tilefuse_codegen::nvptx::Arch;
-    use tilefuse_codegen::nvptx::prebuild::{prebuild_dump, same_as_older, write};
+    use tilefuse_codegen::nvptx::prebuild::{prebuild_dump, write};
     let mut out_dir = "ptx".to_string();
     let mut archs: Vec<Arch> = Vec::new();
     let mut ir: Option<String> = None;
@@ -264,7 +264,7 @@ fn prebuild(args: &[String]) -> Result<String, String> {
     }
     let kernels = read_dump(std::path::Path::new(&ir)).map_err(|e| e.to_string())?;
     let all = prebuild_dump(&kernels, &archs).map_err(|e| e.to_string())?;
-    write(
+    let files = write(
         &all,
         std::path::Path::new(&out_dir),
         "the bundled kernels' registry (`src/kernels/registry.rs`, dumped by `examples/dump_kernels.rs`)",
@@ -274,10 +274,7 @@ fn prebuild(args: &[String]) -> Result<String, String> {
         "built {} variant-arch pairs of {} kernels into {out_dir}/ ({} files: code equal to an older arch's is shared; {} configurations or variants not built: see {out_dir}/manifest.md)\n",
         all.built.len(),
         kernels.len(),
-        all.built
-            .iter()
-            .filter(|b| same_as_older(&all, b).is_none())
-            .count(),
+        files,
         all.not_built.len()
     ))
 }

@@ -97,15 +97,6 @@ impl LayoutPlan {
     pub fn is_dup_reg(&self, r: usize) -> bool {
         r as u64 & self.dup_reg_mask != 0
     }
-
-    /// Row-major strides of the shape, in elements.
-    pub fn strides(&self) -> Vec<u64> {
-        let mut s = vec![1u64; self.shape.len()];
-        for d in (0..self.shape.len().saturating_sub(1)).rev() {
-            s[d] = s[d + 1] * self.shape[d + 1];
-        }
-        s
-    }
 }
 
 /// How each register of `dst` is read from `src` without leaving the

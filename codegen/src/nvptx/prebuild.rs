@@ -275,12 +275,20 @@ pub fn same_as_older(prebuild: &Prebuild, b: &Built) -> Option<Arch> {
 }
 
 /// Writes the PTX files, `index.rs` and `manifest.md` under `dir`
-/// (replacing what a previous prebuild left there). `origin` says where the
+/// (replacing what a previous prebuild left there) and returns how many PTX
+/// files it wrote. `origin` says where the
 /// kernels came from, for the manifest's header.
-pub fn write(prebuild: &Prebuild, dir: &Path, origin: &str) -> Result<(), NvptxError> {
+pub fn write(prebuild: &Prebuild, dir: &Path, origin: &str) -> Result<usize, NvptxError> {
     let io = |what: &Path, e: std::io::Error| {
         NvptxError(format!("cannot write {}: {e}", what.display()))
     };
+    // For each built PTX, the older arch whose code it repeats (then shared).
+    let shared: Vec<Option<Arch>> = prebuild
+        .built
+        .iter()
+        .map(|b| same_as_older(prebuild, b))
+        .collect();
+    let files = shared.iter().filter(|s| s.is_none()).count();
     for arch in Arch::ALL {
         let sub = dir.join(arch.name());
         if sub.exists() {
@@ -309,11 +317,7 @@ pub fn write(prebuild: &Prebuild, dir: &Path, origin: &str) -> Result<(), NvptxE
          | kernel | flags prebuilt both ways | flags prebuilt false | GPU configs | cpu_only configs | variants built |\n\
          |---|---|---|---|---|---|\n",
         prebuild.built.len(),
-        prebuild
-            .built
-            .iter()
-            .filter(|b| same_as_older(prebuild, b).is_none())
-            .count(),
+        files,
         prebuild.not_built.len()
     );
     let list = |v: &[String]| {
@@ -338,9 +342,9 @@ pub fn write(prebuild: &Prebuild, dir: &Path, origin: &str) -> Result<(), NvptxE
     manifest.push_str(
         "\n## Built\n\n| kernel | configuration | arch | warps | file |\n|---|---|---|---|---|\n",
     );
-    for b in &prebuild.built {
+    for (b, &shared) in prebuild.built.iter().zip(&shared) {
         let rel = format!("{}/{}.{:016x}.ptx", b.arch.name(), b.kernel, b.ir_hash);
-        if let Some(older) = same_as_older(prebuild, b) {
+        if let Some(older) = shared {
             // Neither written nor embedded: the code is the older arch's,
             // which launches on this arch find (`Arch::candidates_for_device`).
             let _ = writeln!(
@@ -399,7 +403,7 @@ pub fn write(prebuild: &Prebuild, dir: &Path, origin: &str) -> Result<(), NvptxE
         let path = dir.join(name);
         std::fs::write(&path, text).map_err(|e| io(&path, e))?;
     }
-    Ok(())
+    Ok(files)
 }
 
 #[cfg(test)]

@@ -16,13 +16,9 @@ use crate::ir::{OpId, ScalarType};
 impl<'ctx> Lowerer<'ctx, '_> {
     pub(super) fn dot(&mut self, op: OpId) -> Result<(), NvptxError> {
         let data = self.tf.body.op(op).clone();
-        let get_tile = |this: &Self, i: usize| match this.get(data.operands[i]) {
-            Lowered::Tile(r, d) => Ok((r, d)),
-            Lowered::Scalar(_) => Err(err_at(&data.loc, data.kind, "an operand is not a tile")),
-        };
-        let (ra, la) = get_tile(self, 0)?;
-        let (rb, lb) = get_tile(self, 1)?;
-        let (racc, lacc) = get_tile(self, 2)?;
+        let (ra, la) = self.tile_operand(op, 0)?;
+        let (rb, lb) = self.tile_operand(op, 1)?;
+        let (racc, lacc) = self.tile_operand(op, 2)?;
         let in_elem = self.elem_of(data.operands[0])?;
         let acc_elem = self.elem_of(data.operands[2])?;
         let (m, k) = (la.shape[0], la.shape[1]);

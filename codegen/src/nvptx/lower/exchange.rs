@@ -180,7 +180,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
         Ok(out)
     }
 
-    fn tile_operand(
+    /// This thread's registers of tile operand `i` of `op`, and its layout.
+    pub(super) fn tile_operand(
         &self,
         op: OpId,
         i: usize,

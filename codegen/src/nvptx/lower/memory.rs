@@ -6,7 +6,7 @@ use inkwell::IntPredicate;
 use inkwell::values::{BasicValueEnum, IntValue};
 
 use super::{Lowered, Lowerer, NvptxError, err_at, llvm, scalar_llvm};
-use crate::ir::OpId;
+use crate::ir::{OpId, ScalarType};
 use crate::nvptx::inline_ptx::{PtxInstr, emit, predicated_load, predicated_store};
 
 impl<'ctx> Lowerer<'ctx, '_> {
@@ -17,25 +17,13 @@ impl<'ctx> Lowerer<'ctx, '_> {
         }
     }
 
-    /// The LLVM type of what the op's first operand (a pointer or pointer tile) points to.
-    fn pointee_llvm(
-        &self,
-        data: &crate::ir::OpData,
-    ) -> Result<inkwell::types::BasicTypeEnum<'ctx>, NvptxError> {
+    /// What the op's first operand (a pointer or pointer tile) points to.
+    fn pointee(&self, data: &crate::ir::OpData) -> Result<ScalarType, NvptxError> {
         let (pointee, _) =
             self.tf.body.ty(data.operands[0]).pointee().ok_or_else(|| {
                 err_at(&data.loc, data.kind, "the first operand is not a pointer")
             })?;
-        Ok(scalar_llvm(self.ctx, pointee))
-    }
-
-    /// The width in bits of what the op's first operand points to.
-    fn pointee_bits(&self, data: &crate::ir::OpData) -> Result<u32, NvptxError> {
-        let (pointee, _) =
-            self.tf.body.ty(data.operands[0]).pointee().ok_or_else(|| {
-                err_at(&data.loc, data.kind, "the first operand is not a pointer")
-            })?;
-        Ok(pointee.bits())
+        Ok(pointee)
     }
 
     /// `v` as an integer of its width (floats are bit-cast).
@@ -118,7 +106,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
 
     pub(super) fn addptr(&mut self, op: OpId) -> Result<(), NvptxError> {
         let data = self.tf.body.op(op).clone();
-        let elem_t = self.pointee_llvm(&data)?;
+        let elem_t = scalar_llvm(self.ctx, self.pointee(&data)?);
         let (p, off) = (self.get(data.operands[0]), self.get(data.operands[1]));
         let i64t = self.ctx.i64_type();
         let one = |this: &mut Self,
@@ -193,12 +181,13 @@ impl<'ctx> Lowerer<'ctx, '_> {
 
     pub(super) fn load(&mut self, op: OpId) -> Result<(), NvptxError> {
         let data = self.tf.body.op(op).clone();
-        let elem_t = self.pointee_llvm(&data)?;
+        let pointee = self.pointee(&data)?;
+        let elem_t = scalar_llvm(self.ctx, pointee);
         let p = self.get(data.operands[0]);
         let mask = data.operands.get(1).map(|&m| self.get(m));
         let other = data.operands.get(2).map(|&o| self.get(o));
         let zero = elem_t.const_zero();
-        let pointee_bits = self.pointee_bits(&data)?;
+        let pointee_bits = pointee.bits();
         let n = match &p {
             Lowered::Tile(regs, _) => regs.len(),
             Lowered::Scalar(_) => 1,
@@ -258,7 +247,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
             }
             Lowered::Tile(regs, d) => {
                 let (n, d) = (regs.len(), d.clone());
-                let bits = self.pointee_bits(&data)?;
+                let bits = self.pointee(&data)?.bits();
                 for r in 0..n {
                     if r as u64 & d.dup_reg_mask != 0 {
                         continue; // a copy of an element another register stores

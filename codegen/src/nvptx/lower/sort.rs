@@ -124,9 +124,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let data = self.tf.body.op(op).clone();
         let x = data.operands[0];
         let elem = self.elem_of(x)?;
-        let Lowered::Tile(regs, d) = self.get(x) else {
-            return Err(err_at(&data.loc, data.kind, "the operand is not a tile"));
-        };
+        let (regs, d) = self.tile_operand(op, 0)?;
         let axis = axis_of(&data, d.shape.len())
             .ok_or_else(|| err_at(&data.loc, data.kind, "a missing or out-of-range `axis`"))?;
         let n = d.shape[axis];
