@@ -73,6 +73,12 @@ fn rank_of(body: &Body, v: ValueId) -> usize {
 
 /// Runs convert-to-gpu on kernel `f` for `num_warps` warps.
 pub fn run(f: &mut Func, num_warps: u32) -> Result<bool, PassError> {
+    if let Ok(done) = table::read(f) {
+        let all = f.body.walk(f.body.entry());
+        if !done.is_empty() || !all.iter().any(|&op| has_tile_result(&f.body, op)) {
+            return Ok(false); // Already converted.
+        }
+    }
     let coalesced = super::coalesce::preferred(f, num_warps);
     let body = &mut f.body;
     let n = body.num_values();
@@ -86,13 +92,18 @@ pub fn run(f: &mut Func, num_warps: u32) -> Result<bool, PassError> {
         }
     };
     let ops = body.walk(body.entry());
-    if ops
-        .iter()
-        .any(|&op| body.op(op).attr(table::LAYOUT).is_some())
-    {
-        // Already converted: every tile value must have its layout.
-        table::read(f)?;
-        return Ok(false);
+    // Layouts fixed by earlier passes (`accelerate-dot`): the results of ops
+    // that already carry a `layout`.
+    let mut pinned: HashMap<ValueId, Encoding> = HashMap::new();
+    for &op in &ops {
+        let d = body.op(op);
+        if let Some(text) = d.attr(table::LAYOUT).and_then(Attr::as_str) {
+            for (&r, part) in d.results.iter().zip(text.split("; ")) {
+                if let Ok(e) = Encoding::parse(part) {
+                    pinned.insert(r, e);
+                }
+            }
+        }
     }
     for &op in &ops {
         let d = body.op(op).clone();
@@ -183,8 +194,16 @@ pub fn run(f: &mut Func, num_warps: u32) -> Result<bool, PassError> {
         let p = body.op(op).operands[0];
         preferred.entry(uf.find(p.0 as usize)).or_insert(enc);
     }
+    let mut class_pin: HashMap<usize, Encoding> = HashMap::new();
+    for (v, e) in &pinned {
+        class_pin.entry(uf.find(v.0 as usize)).or_insert_with(|| e.clone());
+    }
     let mut class_enc: HashMap<usize, Encoding> = HashMap::new();
     for &c in &classes {
+        if let Some(e) = class_pin.get(&c) {
+            class_enc.insert(c, e.clone());
+            continue;
+        }
         let derived = relations.iter().find_map(|r| {
             if uf.find(r.child.0 as usize) != c {
                 return None;
@@ -222,6 +241,24 @@ pub fn run(f: &mut Func, num_warps: u32) -> Result<bool, PassError> {
                     changed = true;
                 }
             }
+            OpKind::Dot if pinned.contains_key(&d.results[0]) => {
+                // Two pinned layouts in one class: the dot keeps its own.
+                let want = pinned[&d.results[0]].clone();
+                let (acc, r) = (d.operands[2], d.results[0]);
+                if !same_layout(body, acc, &layouts[&acc], &want)? {
+                    let c = convert_before(body, op, acc, &want);
+                    layouts.insert(c, want.clone());
+                    body.op_mut(op).operands[2] = c;
+                    changed = true;
+                }
+                let have = layouts[&r].clone();
+                if !same_layout(body, r, &want, &have)? {
+                    let c = convert_after(body, op, r, &have);
+                    layouts.insert(r, want);
+                    layouts.insert(c, have);
+                    changed = true;
+                }
+            }
             OpKind::Reduce if is_tile(body, d.results[0]) => {
                 let dim = d.attr("axis").and_then(Attr::as_int).unwrap_or(0) as usize;
                 let natural = layouts[&d.operands[0]].sliced(dim);
@@ -241,6 +278,10 @@ pub fn run(f: &mut Func, num_warps: u32) -> Result<bool, PassError> {
         table::set(body, op, &layouts);
     }
     Ok(changed || !layouts.is_empty())
+}
+
+fn has_tile_result(body: &Body, op: OpId) -> bool {
+    body.op(op).results.iter().any(|&r| body.ty(r).is_tile())
 }
 
 fn terminator_operands(body: &Body, r: crate::ir::RegionId) -> Vec<ValueId> {

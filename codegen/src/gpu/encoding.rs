@@ -16,6 +16,22 @@
 //! `slice<dim, parent>` is the layout of `parent` with `dim` removed: the
 //! layout of a reduction's result along `dim`, and the operand layout that
 //! makes `expand_dims(dim)` into `parent` free.
+//!
+//! Tensor-core layouts (chosen by [`accelerate_dot`](super::accelerate_dot)):
+//!
+//! ```text
+//! mma<wpc=[4, 1]>                        the accumulator of mma.sync m16n8kK
+//! dot_op<idx=0, kw=2, mma<wpc=[4, 1]>>   its A operand (idx 1: B), kw elements per 32-bit register
+//! ```
+//!
+//! `mma` is the m16n8 accumulator fragment of PTX's `mma.sync` (thread
+//! `lane` holds rows `lane/4` and `lane/4 + 8`, columns `2 (lane % 4) + {0, 1}`),
+//! the warps tiling `wpc` such fragments, repeated over registers along
+//! the columns first, then the rows. `dot_op` is the matching A (`m16 x k`)
+//! or B (`k x n8`) operand fragment; with `kw = 2` (16-bit inputs) the A
+//! operand of a tile is the *same* linear layout as the accumulator of one
+//! of the same shape, which is why FlashAttention's `P` goes from the first
+//! dot into the second without moving.
 
 use std::fmt;
 
@@ -48,7 +64,31 @@ pub enum Encoding {
         /// The parent encoding (one rank more).
         parent: Box<Encoding>,
     },
+    /// The accumulator of `mma.sync` m16n8 (2-d).
+    Mma(Mma),
+    /// An operand of the `mma.sync` whose accumulator is `parent` (2-d).
+    DotOp {
+        /// 0 for A (`m x k`), 1 for B (`k x n`).
+        idx: u8,
+        /// Elements per 32-bit register along `k`: 2 for f16/bf16, 1 for tf32.
+        k_width: u64,
+        /// The accumulator's encoding.
+        parent: Mma,
+    },
 }
+
+/// The warps of an `mma.sync` (version 2: m16n8kK on sm_75 and newer)
+/// accumulator: `wpc[0]` along the rows, `wpc[1]` along the columns.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Mma {
+    /// Warps along rows and columns (product `num_warps`).
+    pub wpc: [u64; 2],
+}
+
+/// Rows and columns of one `mma.sync` accumulator fragment.
+pub const MMA_M: u64 = 16;
+/// Columns of one `mma.sync` accumulator fragment.
+pub const MMA_N: u64 = 8;
 
 impl Encoding {
     /// The default encoding of rank-`rank` tiles on `num_warps` warps: one
@@ -92,6 +132,7 @@ impl Encoding {
         match self {
             Encoding::Blocked(b) => b.spt.len(),
             Encoding::Slice { parent, .. } => parent.rank() - 1,
+            Encoding::Mma(_) | Encoding::DotOp { .. } => 2,
         }
     }
 
@@ -115,6 +156,12 @@ impl Encoding {
                 pshape.insert(*dim, 1);
                 slice(&parent.to_linear(&pshape)?, *dim)
             }
+            Encoding::Mma(m) => mma_layout(shape, m),
+            Encoding::DotOp {
+                idx,
+                k_width,
+                parent,
+            } => dot_op_layout(shape, *idx, *k_width, parent),
         }
     }
 
@@ -158,6 +205,19 @@ impl Encoding {
                 }
                 parent.check(num_warps)
             }
+            Encoding::Mma(m) => m.check(num_warps, self),
+            Encoding::DotOp {
+                idx,
+                k_width,
+                parent,
+            } => {
+                if *idx > 1 || !matches!(k_width, 1 | 2) {
+                    return Err(LayoutError(format!(
+                        "{self}: idx must be 0 or 1 and kw 1 or 2"
+                    )));
+                }
+                parent.check(num_warps, self)
+            }
         }
     }
 
@@ -199,7 +259,130 @@ impl fmt::Display for Encoding {
                 f.write_str(">")
             }
             Encoding::Slice { dim, parent } => write!(f, "slice<dim={dim}, {parent}>"),
+            Encoding::Mma(m) => write!(f, "{m}"),
+            Encoding::DotOp {
+                idx,
+                k_width,
+                parent,
+            } => write!(f, "dot_op<idx={idx}, kw={k_width}, {parent}>"),
         }
+    }
+}
+
+impl fmt::Display for Mma {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("mma<wpc=")?;
+        list(f, &self.wpc)?;
+        f.write_str(">")
+    }
+}
+
+impl Mma {
+    fn check(&self, num_warps: u32, whole: &Encoding) -> Result<(), LayoutError> {
+        if self.wpc.iter().product::<u64>() != u64::from(num_warps)
+            || !self.wpc.iter().all(|w| w.is_power_of_two())
+        {
+            return Err(LayoutError(format!(
+                "{whole}: warps per CTA must be powers of two multiplying to num_warps = {num_warps}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A 2-d layout from per-input bases, in the order given; coordinates at
+/// or beyond `shape` are dropped (those inputs hold copies), and where the
+/// bases cover less than `shape` the remainder repeats over registers
+/// along dimension `repeat_first` first.
+fn layout_2d(
+    shape: &[u64],
+    regs: Vec<[u64; 2]>,
+    lanes: Vec<[u64; 2]>,
+    warps: Vec<[u64; 2]>,
+    repeat_first: usize,
+) -> Result<LinearLayout, LayoutError> {
+    if shape.len() != 2 || !shape.iter().all(|s| s.is_power_of_two()) {
+        return Err(LayoutError(format!(
+            "tensor-core layouts are for 2-d tiles of powers of two, got {shape:?}"
+        )));
+    }
+    let covered = |bases: &[&Vec<[u64; 2]>], d: usize| -> u64 {
+        bases.iter().flat_map(|v| v.iter()).map(|b| b[d]).fold(0, |a, b| a | b) + 1
+    };
+    let mut regs = regs;
+    for d in [repeat_first, 1 - repeat_first] {
+        let mut c = covered(&[&regs, &lanes, &warps], d).next_power_of_two();
+        while c < shape[d] {
+            let mut b = [0u64; 2];
+            b[d] = c;
+            regs.push(b);
+            c *= 2;
+        }
+    }
+    let clamp = |v: Vec<[u64; 2]>| -> Vec<Vec<u64>> {
+        v.into_iter()
+            .map(|b| (0..2).map(|d| if b[d] < shape[d] { b[d] } else { 0 }).collect())
+            .collect()
+    };
+    LinearLayout::from_bases(
+        &[
+            ("register", clamp(regs)),
+            ("lane", clamp(lanes)),
+            ("warp", clamp(warps)),
+        ],
+        &[("dim0", shape[0]), ("dim1", shape[1])],
+    )
+}
+
+fn warp_bases(wpc: [u64; 2], rows: bool, cols: bool) -> Vec<[u64; 2]> {
+    let mut w = Vec::new();
+    for i in 0..wpc[0].trailing_zeros() {
+        w.push(if rows { [MMA_M << i, 0] } else { [0, 0] });
+    }
+    for j in 0..wpc[1].trailing_zeros() {
+        w.push(if cols { [0, MMA_N << j] } else { [0, 0] });
+    }
+    w
+}
+
+/// The accumulator layout (see the module doc).
+fn mma_layout(shape: &[u64], m: &Mma) -> Result<LinearLayout, LayoutError> {
+    layout_2d(
+        shape,
+        vec![[0, 1], [8, 0]],
+        vec![[0, 2], [0, 4], [1, 0], [2, 0], [4, 0]],
+        warp_bases(m.wpc, true, true),
+        1,
+    )
+}
+
+/// The operand layouts (see the module doc): per register `kw` elements
+/// along `k`, the lanes' `k` in steps of `kw`, one more register bit for
+/// the second half of the instruction's `k` (and for A the rows `+8`); the
+/// warps of the other operand's dimension hold copies.
+fn dot_op_layout(shape: &[u64], idx: u8, kw: u64, m: &Mma) -> Result<LinearLayout, LayoutError> {
+    let k_bits: Vec<u64> = (0..kw.trailing_zeros()).map(|b| 1 << b).collect();
+    if idx == 0 {
+        let mut regs: Vec<[u64; 2]> = k_bits.iter().map(|&k| [0, k]).collect();
+        regs.push([8, 0]);
+        regs.push([0, 4 * kw]);
+        layout_2d(
+            shape,
+            regs,
+            vec![[0, kw], [0, 2 * kw], [1, 0], [2, 0], [4, 0]],
+            warp_bases(m.wpc, true, false),
+            1,
+        )
+    } else {
+        let mut regs: Vec<[u64; 2]> = k_bits.iter().map(|&k| [k, 0]).collect();
+        regs.push([4 * kw, 0]);
+        layout_2d(
+            shape,
+            regs,
+            vec![[kw, 0], [2 * kw, 0], [0, 1], [0, 2], [0, 4]],
+            warp_bases(m.wpc, false, true),
+            0,
+        )
     }
 }
 
@@ -292,8 +475,37 @@ impl Parser<'_> {
                 dim,
                 parent: Box::new(parent),
             })
+        } else if self.s[self.pos..].starts_with("mma<") {
+            Ok(Encoding::Mma(self.mma()?))
+        } else if self.s[self.pos..].starts_with("dot_op<") {
+            self.pos += "dot_op<".len();
+            self.eat("idx")?;
+            self.eat("=")?;
+            let idx = self.number()?;
+            self.eat(",")?;
+            self.eat("kw")?;
+            self.eat("=")?;
+            let k_width = self.number()?;
+            self.eat(",")?;
+            let parent = self.mma()?;
+            self.eat(">")?;
+            Ok(Encoding::DotOp {
+                idx: u8::try_from(idx).map_err(|_| self.err("idx is 0 or 1"))?,
+                k_width,
+                parent,
+            })
         } else {
-            Err(self.err("expected `blocked<` or `slice<`"))
+            Err(self.err("expected `blocked<`, `slice<`, `mma<` or `dot_op<`"))
+        }
+    }
+
+    fn mma(&mut self) -> Result<Mma, LayoutError> {
+        self.eat("mma<")?;
+        let w = self.numbers("wpc")?;
+        self.eat(">")?;
+        match w[..] {
+            [a, b] => Ok(Mma { wpc: [a, b] }),
+            _ => Err(self.err("mma has two warp counts")),
         }
     }
 }
@@ -326,6 +538,7 @@ mod tests {
             "{e}"
         );
         assert!(Encoding::parse("mma<>").is_err());
+        assert!(Encoding::parse("mma<wpc=[4]>").is_err());
         assert!(
             Encoding::parse("slice<dim=1, blocked<spt=[1], tpw=[32], wpc=[4], order=[0]>> x")
                 .is_err()
@@ -358,5 +571,95 @@ mod tests {
             order: vec![0],
         });
         assert!(bad.check(4).unwrap_err().0.contains("32"));
+    }
+
+    fn at(l: &LinearLayout, reg: u64, lane: u64, warp: u64) -> (u64, u64) {
+        let c = l.apply(&[reg, lane, warp]).unwrap();
+        (c[0], c[1])
+    }
+
+    #[test]
+    fn tensor_core_layouts_match_the_ptx_fragments() {
+        let m = Mma { wpc: [1, 1] };
+        let acc = Encoding::Mma(m.clone()).to_linear(&[16, 8]).unwrap();
+        let a16 = Encoding::DotOp { idx: 0, k_width: 2, parent: m.clone() }
+            .to_linear(&[16, 16])
+            .unwrap();
+        let b16 = Encoding::DotOp { idx: 1, k_width: 2, parent: m.clone() }
+            .to_linear(&[16, 8])
+            .unwrap();
+        let a32 = Encoding::DotOp { idx: 0, k_width: 1, parent: m.clone() }
+            .to_linear(&[16, 8])
+            .unwrap();
+        let b32 = Encoding::DotOp { idx: 1, k_width: 1, parent: m }
+            .to_linear(&[8, 8])
+            .unwrap();
+        for lane in 0..32 {
+            let (g, t) = (lane / 4, lane % 4);
+            for r in 0..4 {
+                // mma.sync m16n8: c0..c3.
+                assert_eq!(at(&acc, r, lane, 0), (g + 8 * (r / 2), 2 * t + r % 2));
+                // f16 B (k16 x n8): b0..b3 as halves.
+                assert_eq!(at(&b16, r, lane, 0), (2 * t + (r & 1) + 8 * (r >> 1), g));
+                // tf32 A (m16 x k8): a0..a3.
+                assert_eq!(at(&a32, r, lane, 0), (g + 8 * (r & 1), t + 4 * (r >> 1)));
+            }
+            for r in 0..8 {
+                // f16 A (m16 x k16): a0..a7 as halves.
+                assert_eq!(
+                    at(&a16, r, lane, 0),
+                    (g + 8 * ((r >> 1) & 1), 2 * t + (r & 1) + 8 * (r >> 2))
+                );
+            }
+            for r in 0..2 {
+                assert_eq!(at(&b32, r, lane, 0), (t + 4 * r, g));
+            }
+        }
+    }
+
+    #[test]
+    fn the_accumulator_is_the_a_operand_of_the_next_dot() {
+        let m = Mma { wpc: [4, 1] };
+        for shape in [[64, 32], [128, 64], [128, 128], [16, 16]] {
+            let acc = Encoding::Mma(m.clone()).to_linear(&shape).unwrap();
+            let a = Encoding::DotOp { idx: 0, k_width: 2, parent: m.clone() }
+                .to_linear(&shape)
+                .unwrap();
+            assert_eq!(acc, a, "{shape:?}");
+        }
+        // Warps along the columns break it: B's warps split n, A's copy it.
+        let m2 = Mma { wpc: [2, 2] };
+        let acc = Encoding::Mma(m2.clone()).to_linear(&[64, 64]).unwrap();
+        let a = Encoding::DotOp { idx: 0, k_width: 2, parent: m2 }
+            .to_linear(&[64, 64])
+            .unwrap();
+        assert_ne!(acc, a);
+    }
+
+    #[test]
+    fn tensor_core_layouts_cover_their_tiles_and_print() {
+        for (enc, shape, regs) in [
+            (Encoding::Mma(Mma { wpc: [4, 1] }), [128, 64], 64),
+            (Encoding::Mma(Mma { wpc: [2, 2] }), [64, 64], 32),
+            (
+                Encoding::DotOp { idx: 1, k_width: 2, parent: Mma { wpc: [4, 1] } },
+                [64, 128],
+                256,
+            ),
+        ] {
+            enc.check(4).unwrap();
+            let l = enc.to_linear(&shape).unwrap();
+            assert_eq!(l.in_size("register"), regs, "{enc}");
+            assert!(l.is_surjective(), "{enc} covers {shape:?}");
+            assert_eq!(Encoding::parse(&enc.to_string()).unwrap(), enc);
+        }
+        // A tile smaller than the warps' footprint: copies, still covered.
+        let l = Encoding::Mma(Mma { wpc: [4, 1] }).to_linear(&[16, 8]).unwrap();
+        assert!(l.is_surjective() && !l.is_injective());
+        assert!(Encoding::Mma(Mma { wpc: [2, 1] }).check(4).is_err());
+        assert_eq!(
+            Encoding::DotOp { idx: 0, k_width: 2, parent: Mma { wpc: [4, 1] } }.to_string(),
+            "dot_op<idx=0, kw=2, mma<wpc=[4, 1]>>"
+        );
     }
 }

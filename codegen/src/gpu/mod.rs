@@ -14,6 +14,7 @@
 //!   each op needs, and the kernel's total.
 //! - [`pipeline`]: the passes in order, per architecture, in one function.
 
+pub mod accelerate_dot;
 pub mod assign;
 pub mod coalesce;
 pub mod encoding;
@@ -21,6 +22,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod remove_conversions;
 pub mod shared_memory;
+pub mod swizzle;
 pub mod table;
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! The GPU pipeline, in order, in one function (the tile pipeline and
 //! specialization ran before; the NVPTX lowering runs after):
 //!
-//! 1. [`assign`](super::assign) (`convert-to-gpu`): a layout for every tile value;
-//! 2. [`remove_conversions`](super::remove_conversions): drop conversions
+//! 1. [`accelerate_dot`](super::accelerate_dot): tensor-core (`mma.sync`)
+//!    layouts for the dots that can use them, by `arch`;
+//! 2. [`assign`](super::assign) (`convert-to-gpu`): a layout for every tile value;
+//! 3. [`remove_conversions`](super::remove_conversions): drop conversions
 //!    that move nothing or that recomputation avoids, then DCE;
-//! 3. [`shared_memory`](super::shared_memory): shared memory per op, and in total.
+//! 4. [`shared_memory`](super::shared_memory): shared memory per op, and in total.
 //!
 //! Barriers are placed by the lowering: every shared-memory exchange
 //! synchronizes before it writes (earlier readers are done) and between its
@@ -14,7 +16,7 @@ use crate::arch::Arch;
 use crate::ir::{Func, verify_module};
 use crate::passes::pipeline::PassError;
 
-use super::{assign, remove_conversions, shared_memory};
+use super::{accelerate_dot, assign, remove_conversions, shared_memory};
 
 /// What the GPU pipeline decided for one kernel.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,9 +31,6 @@ pub fn run_gpu_pipeline(
     arch: Arch,
     num_warps: u32,
 ) -> Result<GpuKernelInfo, PassError> {
-    // Every target lowers dot through SIMT FMAs for now; tensor-core layouts
-    // (mma.sync on sm_80+, m16n8k8 on sm_75) will be chosen here by `arch`.
-    let _ = arch;
     let check = |f: &Func, pass: &'static str| -> Result<(), PassError> {
         if cfg!(debug_assertions) {
             let mut m = crate::ir::Module::new();
@@ -46,6 +45,8 @@ pub fn run_gpu_pipeline(
         }
         Ok(())
     };
+    accelerate_dot::run(f, arch, num_warps)?;
+    check(f, accelerate_dot::NAME)?;
     assign::run(f, num_warps)?;
     check(f, assign::NAME)?;
     remove_conversions::run(f)?;

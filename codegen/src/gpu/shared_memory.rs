@@ -1,8 +1,13 @@
 //! `allocate-shared-memory`: which ops exchange data through shared memory
 //! and how many bytes each needs, written as an `smem_bytes` attribute on
-//! each; the kernel needs the largest (every use writes, synchronizes,
-//! reads and is done before the next one starts, so they share one buffer
-//! at offset 0, which the lowering declares as dynamic shared memory).
+//! each. Most uses are *transient*: they write, synchronize, read and are
+//! done before the next one starts, so they share one buffer at offset 0.
+//! *Resident* ones ([`is_resident`]: tensor-core operands staged for their
+//! dots, which read them with `ldmatrix` one `k` step at a time, so that
+//! only one step's fragments are in registers) stay until their dots have
+//! run, so each gets its own buffer after the transient one, at the
+//! `smem_offset` attribute. The kernel's total is declared as one dynamic
+//! shared buffer.
 //!
 //! - Element moves (`convert_layout`, `broadcast`, `expand_dims`, `trans`,
 //!   `reshape`) use shared memory only when some element changes threads
@@ -10,22 +15,29 @@
 //! - `join` and `split`: the whole joined tile.
 //! - A reduction whose axis spans warps: one partial per warp along the
 //!   axis for every element of the result (at least 4 bytes each).
-//! - `dot` (SIMT): both operands, read back along `k`.
+//! - `dot` (SIMT): both operands, read back along `k`; none on tensor cores
+//!   (`mma` layouts: the operands arrive in registers, their conversions
+//!   count as element moves).
 //! - `scan` along an axis of more than one element: the whole tile in the
 //!   type it computes in ([`scan_compute_type`]), exchanged once per
 //!   log-step ([`scan_bytes`]).
 //! - `sort` and `topk`: the operand, then one i32 source position per
 //!   result element ([`sort_index_offset`], [`sort_bytes`]).
 
+use std::collections::HashMap;
+
 use super::plan::{LayoutPlan, move_weights, register_remap, row_major, weighted};
 use super::table::{self, LayoutTable};
-use crate::ir::{Attr, Func, OpData, OpKind, ScalarType, ValueId};
+use super::swizzle;
+use crate::ir::{Attr, Func, OpData, OpId, OpKind, ScalarType, ValueId};
 use crate::passes::pipeline::PassError;
 
 /// The pass name used in errors and dumps.
 pub const NAME: &str = "allocate-shared-memory";
 /// The attribute holding an op's shared-memory bytes.
 pub const SMEM_BYTES: &str = "smem_bytes";
+/// The attribute holding the byte offset of a resident operand's buffer.
+pub const SMEM_OFFSET: &str = "smem_offset";
 
 /// The bytes one element of `v` takes in shared memory (`i1` as a byte).
 pub fn elem_bytes(f: &Func, v: ValueId) -> u64 {
@@ -140,6 +152,7 @@ pub fn bytes_of(f: &Func, layouts: &LayoutTable, op: crate::ir::OpId) -> Result<
                 out * (1u64 << warps_on_axis) * elem_bytes(f, x).max(4)
             }
         }
+        OpKind::Dot if matches!(layouts.get(&d.results[0]), Some(super::Encoding::Mma(_))) => 0,
         OpKind::Dot => {
             let (a, b) = (d.operands[0], d.operands[1]);
             (numel(a) + numel(b)) * elem_bytes(f, a)
@@ -167,19 +180,83 @@ pub fn bytes_of(f: &Func, layouts: &LayoutTable, op: crate::ir::OpId) -> Result<
     })
 }
 
+/// Whether conversion `op` stages a tensor-core operand that its dots read
+/// from shared memory themselves (`ldmatrix` per `k` step, see the module
+/// doc): a 16-bit `convert_layout` into a dot-operand layout that moves
+/// data, with a swizzled layout ([`swizzle::plan`]), whose every user is
+/// a dot on tensor cores.
+pub fn is_resident(
+    f: &Func,
+    layouts: &LayoutTable,
+    users: &HashMap<ValueId, Vec<OpId>>,
+    op: OpId,
+) -> bool {
+    let d = f.body.op(op);
+    if d.kind != OpKind::ConvertLayout {
+        return false;
+    }
+    let (x, r) = (d.operands[0], d.results[0]);
+    let (Some(se), Some(de)) = (layouts.get(&x), layouts.get(&r)) else {
+        return false;
+    };
+    let (Some(elem), Some(shape)) = (f.body.ty(x).scalar_elem(), f.body.ty(x).const_shape()) else {
+        return false;
+    };
+    if swizzle::plan(se, de, elem, &shape).is_none() {
+        return false;
+    }
+    let us = users.get(&r).map(Vec::as_slice).unwrap_or(&[]);
+    !us.is_empty()
+        && us.iter().all(|&u| {
+            let ud = f.body.op(u);
+            ud.kind == OpKind::Dot
+                && ud.operands[2] != r
+                && matches!(layouts.get(&ud.results[0]), Some(super::Encoding::Mma(_)))
+        })
+}
+
+/// Every op's users, by the value they use.
+pub fn users(f: &Func) -> HashMap<ValueId, Vec<OpId>> {
+    let mut m: HashMap<ValueId, Vec<OpId>> = HashMap::new();
+    for op in f.body.walk(f.body.entry()) {
+        for &v in &f.body.op(op).operands {
+            m.entry(v).or_default().push(op);
+        }
+    }
+    m
+}
+
 /// Annotates every op that uses shared memory; returns the kernel's total bytes.
 pub fn run(f: &mut Func) -> Result<u64, PassError> {
     let layouts = table::read(f)?;
-    let mut total = 0;
+    let users = users(f);
+    let mut transient = 0;
+    let mut resident = Vec::new();
     for op in f.body.walk(f.body.entry()) {
         let bytes = bytes_of(f, &layouts, op)?;
         if bytes > 0 {
+            if is_resident(f, &layouts, &users, op) {
+                resident.push((op, bytes));
+            } else {
+                transient = transient.max(bytes);
+            }
             f.body
                 .op_mut(op)
                 .attrs
                 .set(SMEM_BYTES, Attr::Int(bytes as i64));
-            total = total.max(bytes);
         }
     }
-    Ok(total)
+    let mut top = transient.next_multiple_of(16);
+    for (op, bytes) in resident {
+        f.body
+            .op_mut(op)
+            .attrs
+            .set(SMEM_OFFSET, Attr::Int(top as i64));
+        top = (top + bytes).next_multiple_of(16);
+    }
+    Ok(if top > transient.next_multiple_of(16) {
+        top
+    } else {
+        transient
+    })
 }

@@ -1,7 +1,15 @@
 //! Golden and behaviour tests of the GPU passes.
 
-use super::{assign, remove_conversions, shared_memory};
+use super::{accelerate_dot, assign, remove_conversions, shared_memory};
+use crate::arch::Arch;
 use crate::passes::golden::{check, each_func};
+
+#[test]
+fn accelerate_dot_golden() {
+    check(accelerate_dot::NAME, |m| {
+        each_func(m, |f| accelerate_dot::run(f, Arch::Sm80, 4))
+    });
+}
 
 #[test]
 fn convert_to_gpu_golden() {

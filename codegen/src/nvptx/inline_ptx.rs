@@ -90,14 +90,130 @@ pub const ST_GLOBAL_PRED_B64: PtxInstr = PtxInstr {
 };
 
 /// Every instruction of the catalogue.
-pub const CATALOG: [PtxInstr; 6] = [
+pub const CATALOG: [PtxInstr; 16] = [
     LD_GLOBAL_PRED_B16,
     LD_GLOBAL_PRED_B32,
     LD_GLOBAL_PRED_B64,
     ST_GLOBAL_PRED_B16,
     ST_GLOBAL_PRED_B32,
     ST_GLOBAL_PRED_B64,
+    MMA_M16N8K16_F16,
+    MMA_M16N8K16_BF16,
+    MMA_M16N8K8_F16,
+    MMA_M16N8K8_BF16,
+    LDMATRIX_X4,
+    LDMATRIX_X4_TRANS,
+    LDMATRIX_X2,
+    LDMATRIX_X2_TRANS,
+    LDMATRIX_X1,
+    LDMATRIX_X1_TRANS,
 ];
+
+/// `{$0..$3} = A{$4..$7} * B{$8,$9} + {$10..$13}`: one m16n8k16 f16 tensor-core
+/// product with f32 accumulation (operands packed two halves per register).
+pub const MMA_M16N8K16_F16: PtxInstr = PtxInstr {
+    name: "mma.sync.m16n8k16.f32.f16",
+    template: "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, {$10, $11, $12, $13};",
+    constraints: "=f,=f,=f,=f,r,r,r,r,r,r,0,1,2,3",
+    min_arch: Arch::Sm80,
+    side_effects: false,
+};
+
+/// [`MMA_M16N8K16_F16`] for bf16 inputs.
+pub const MMA_M16N8K16_BF16: PtxInstr = PtxInstr {
+    name: "mma.sync.m16n8k16.f32.bf16",
+    template: "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, {$10, $11, $12, $13};",
+    constraints: "=f,=f,=f,=f,r,r,r,r,r,r,0,1,2,3",
+    min_arch: Arch::Sm80,
+    side_effects: false,
+};
+
+/// `{$0..$3} = A{$4,$5} * B{$6} + {$7..$10}`: m16n8k8 f16 (Turing's shape).
+pub const MMA_M16N8K8_F16: PtxInstr = PtxInstr {
+    name: "mma.sync.m16n8k8.f32.f16",
+    template: "mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32 {$0, $1, $2, $3}, {$4, $5}, {$6}, {$7, $8, $9, $10};",
+    constraints: "=f,=f,=f,=f,r,r,r,0,1,2,3",
+    min_arch: Arch::Sm75,
+    side_effects: false,
+};
+
+/// [`MMA_M16N8K8_F16`] for bf16 inputs.
+pub const MMA_M16N8K8_BF16: PtxInstr = PtxInstr {
+    name: "mma.sync.m16n8k8.f32.bf16",
+    template: "mma.sync.aligned.m16n8k8.row.col.f32.bf16.bf16.f32 {$0, $1, $2, $3}, {$4, $5}, {$6}, {$7, $8, $9, $10};",
+    constraints: "=f,=f,=f,=f,r,r,r,0,1,2,3",
+    min_arch: Arch::Sm80,
+    side_effects: false,
+};
+
+/// `{$0..$3} = ldmatrix.x4 [$4]`: four 8x8 matrices of 16-bit elements from
+/// shared memory, lanes `8j..8j+7` giving the row addresses of matrix `j`;
+/// each thread gets elements `(lane / 4, 2 (lane % 4) + {0, 1})` of each.
+pub const LDMATRIX_X4: PtxInstr = PtxInstr {
+    name: "ldmatrix.m8n8.x4",
+    template: "ldmatrix.sync.aligned.m8n8.x4.shared.b16 {$0, $1, $2, $3}, [$4];",
+    constraints: "=r,=r,=r,=r,r",
+    min_arch: Arch::Sm75,
+    side_effects: true,
+};
+
+/// [`LDMATRIX_X4`] transposed: each thread gets `(2 (lane % 4) + {0, 1}, lane / 4)`.
+pub const LDMATRIX_X4_TRANS: PtxInstr = PtxInstr {
+    name: "ldmatrix.m8n8.x4.trans",
+    template: "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {$0, $1, $2, $3}, [$4];",
+    constraints: "=r,=r,=r,=r,r",
+    min_arch: Arch::Sm75,
+    side_effects: true,
+};
+
+/// [`LDMATRIX_X4`] with two matrices (lanes 0-15 give the addresses).
+pub const LDMATRIX_X2: PtxInstr = PtxInstr {
+    name: "ldmatrix.m8n8.x2",
+    template: "ldmatrix.sync.aligned.m8n8.x2.shared.b16 {$0, $1}, [$2];",
+    constraints: "=r,=r,r",
+    min_arch: Arch::Sm75,
+    side_effects: true,
+};
+
+/// [`LDMATRIX_X2`] transposed.
+pub const LDMATRIX_X2_TRANS: PtxInstr = PtxInstr {
+    name: "ldmatrix.m8n8.x2.trans",
+    template: "ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {$0, $1}, [$2];",
+    constraints: "=r,=r,r",
+    min_arch: Arch::Sm75,
+    side_effects: true,
+};
+
+/// [`LDMATRIX_X4`] with one matrix (lanes 0-7 give the addresses).
+pub const LDMATRIX_X1: PtxInstr = PtxInstr {
+    name: "ldmatrix.m8n8.x1",
+    template: "ldmatrix.sync.aligned.m8n8.x1.shared.b16 {$0}, [$1];",
+    constraints: "=r,r",
+    min_arch: Arch::Sm75,
+    side_effects: true,
+};
+
+/// [`LDMATRIX_X1`] transposed.
+pub const LDMATRIX_X1_TRANS: PtxInstr = PtxInstr {
+    name: "ldmatrix.m8n8.x1.trans",
+    template: "ldmatrix.sync.aligned.m8n8.x1.trans.shared.b16 {$0}, [$1];",
+    constraints: "=r,r",
+    min_arch: Arch::Sm75,
+    side_effects: true,
+};
+
+/// The `ldmatrix` of `count` (1, 2 or 4) matrices, transposed or not.
+pub fn ldmatrix(count: usize, trans: bool) -> Option<PtxInstr> {
+    Some(match (count, trans) {
+        (1, false) => LDMATRIX_X1,
+        (1, true) => LDMATRIX_X1_TRANS,
+        (2, false) => LDMATRIX_X2,
+        (2, true) => LDMATRIX_X2_TRANS,
+        (4, false) => LDMATRIX_X4,
+        (4, true) => LDMATRIX_X4_TRANS,
+        _ => return None,
+    })
+}
 
 /// The predicated load of a `bits`-wide value, if there is one.
 pub fn predicated_load(bits: u32) -> Option<PtxInstr> {
@@ -169,7 +285,7 @@ mod tests {
                 .split(',')
                 .filter(|c| !c.starts_with('~'))
                 .count();
-            let highest = (0..10)
+            let highest = (0..64)
                 .rev()
                 .find(|n| i.template.contains(&format!("${n}")))
                 .expect("uses an operand");

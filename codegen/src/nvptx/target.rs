@@ -11,6 +11,16 @@ pub use crate::arch::Arch;
 /// The triple of 64-bit CUDA.
 pub const TRIPLE: &str = "nvptx64-nvidia-cuda";
 
+/// The LLVM target features of `arch`: its default PTX ISA (the oldest that
+/// has the target), except sm_75, which gets PTX 6.5, the oldest with
+/// `mma.sync.m16n8k8` (CUDA 10.2 drivers and newer).
+pub fn features(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Sm75 => "+ptx65",
+        _ => "",
+    }
+}
+
 /// The LLVM target machine for `arch`, optimizing at O3.
 pub fn target_machine(arch: Arch) -> Result<TargetMachine, NvptxError> {
     Target::initialize_nvptx(&InitializationConfig::default());
@@ -24,7 +34,7 @@ pub fn target_machine(arch: Arch) -> Result<TargetMachine, NvptxError> {
         .create_target_machine(
             &triple,
             arch.name(),
-            "",
+            features(arch),
             OptimizationLevel::Aggressive,
             RelocMode::Default,
             CodeModel::Default,

@@ -15,7 +15,7 @@ fn add_one_module(ctx: &Context) -> inkwell::module::Module<'_> {
 #[test]
 fn emits_ptx_for_every_arch_at_its_minimum_isa() {
     let expected_version = [
-        ("sm_75", "6.3"),
+        ("sm_75", "6.5"),
         ("sm_80", "7.0"),
         ("sm_86", "7.1"),
         ("sm_89", "7.8"),

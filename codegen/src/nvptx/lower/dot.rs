@@ -5,8 +5,8 @@
 //! registers, the A elements of its distinct rows and the B elements of its
 //! distinct columns, and does one FMA per register. Products accumulate in
 //! the accumulator's type (f32, f64, or i32 for i8 inputs), inputs widened
-//! first. This is the portable path; tensor cores (mma.sync) come with the
-//! accelerate-dot pass.
+//! first. This is the portable path, for the dots `accelerate-dot` leaves
+//! alone; those it accelerates go to [`super::mma`].
 
 use inkwell::values::{BasicValueEnum, IntValue};
 
@@ -16,6 +16,9 @@ use crate::ir::{OpId, ScalarType};
 impl<'ctx> Lowerer<'ctx, '_> {
     pub(super) fn dot(&mut self, op: OpId) -> Result<(), NvptxError> {
         let data = self.tf.body.op(op).clone();
+        if let Some(crate::gpu::encoding::Encoding::Mma(_)) = self.layouts.get(&data.results[0]) {
+            return self.dot_mma(op);
+        }
         let (ra, la) = self.tile_operand(op, 0)?;
         let (rb, lb) = self.tile_operand(op, 1)?;
         let (racc, lacc) = self.tile_operand(op, 2)?;

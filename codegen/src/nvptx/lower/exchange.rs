@@ -16,7 +16,7 @@ use inkwell::values::{BasicValueEnum, IntValue, PointerValue};
 use super::layout::TileLayout;
 use super::{Lowered, Lowerer, NvptxError, err_at, llvm, scalar_llvm};
 use crate::gpu::plan::{move_weights, register_remap, row_major, weighted};
-use crate::ir::{OpId, ScalarType, ValueId};
+use crate::ir::{OpId, OpKind, ScalarType, ValueId};
 
 impl<'ctx> Lowerer<'ctx, '_> {
     pub(super) fn barrier(&mut self) -> Result<(), NvptxError> {
@@ -187,6 +187,13 @@ impl<'ctx> Lowerer<'ctx, '_> {
         i: usize,
     ) -> Result<(Vec<BasicValueEnum<'ctx>>, std::rc::Rc<TileLayout<'ctx>>), NvptxError> {
         let data = self.tf.body.op(op);
+        if self.resident.contains_key(&data.operands[i]) {
+            return Err(err_at(
+                &data.loc,
+                data.kind,
+                "internal: the operand is staged in shared memory for a dot",
+            ));
+        }
         match self.get(data.operands[i]) {
             Lowered::Tile(regs, d) => Ok((regs, d)),
             Lowered::Scalar(_) => Err(err_at(&data.loc, data.kind, "the operand is not a tile")),
@@ -205,6 +212,33 @@ impl<'ctx> Lowerer<'ctx, '_> {
             Some(map) => map.into_iter().map(|s| regs[s]).collect(),
             None => {
                 let elem = self.elem_of(data.operands[0])?;
+                let (src_enc, dst_enc) = (
+                    self.layouts.get(&data.operands[0]).cloned(),
+                    self.layouts.get(&data.results[0]).cloned(),
+                );
+                if let (OpKind::ConvertLayout, Some(se), Some(de)) = (data.kind, src_enc, dst_enc)
+                    && let Some(swz) = crate::gpu::swizzle::plan(&se, &de, elem, &src.shape)
+                {
+                    if let Some(base) = data
+                        .attr(crate::gpu::shared_memory::SMEM_OFFSET)
+                        .and_then(crate::ir::Attr::as_int)
+                    {
+                        // Resident: the dots load it one k step at a time.
+                        self.stage_swizzled(&regs, &src, swz, elem, base as u64)?;
+                        let res = super::Resident {
+                            base: base as u64,
+                            swizzle: swz,
+                            layout: dst,
+                            encoding: de,
+                            elem,
+                        };
+                        self.resident.insert(data.results[0], res);
+                        return Ok(());
+                    }
+                    let out = self.to_dot_operand(&regs, &src, &dst, &de, swz, elem)?;
+                    self.set(data.results[0], Lowered::Tile(out, dst));
+                    return Ok(());
+                }
                 self.barrier()?;
                 self.smem_write(&regs, &src, &sw, 0, elem, 0)?;
                 self.barrier()?;

@@ -32,7 +32,9 @@ mod desc;
 mod dot;
 mod exchange;
 mod layout;
+mod ldmatrix;
 mod memory;
+mod mma;
 mod reduce;
 mod scan;
 mod sort;
@@ -130,6 +132,24 @@ pub(crate) struct Lowerer<'ctx, 'a> {
     warp: IntValue<'ctx>,
     tid: IntValue<'ctx>,
     smem: Option<GlobalValue<'ctx>>,
+    /// Tensor-core operands staged in shared memory for their dots (see
+    /// `ldmatrix.rs`); they have no registers.
+    resident: HashMap<ValueId, Resident<'ctx>>,
+}
+
+/// A tensor-core operand staged in shared memory for its dots.
+#[derive(Clone)]
+pub(crate) struct Resident<'ctx> {
+    /// Byte offset of its buffer.
+    pub base: u64,
+    /// How it is laid out there.
+    pub swizzle: crate::gpu::swizzle::SwizzledRows,
+    /// Its (dot-operand) layout.
+    pub layout: Rc<TileLayout<'ctx>>,
+    /// Its dot-operand encoding.
+    pub encoding: crate::gpu::Encoding,
+    /// Its element type (16-bit).
+    pub elem: crate::ir::ScalarType,
 }
 
 fn err_at(loc: &Location, kind: OpKind, msg: impl std::fmt::Display) -> NvptxError {
@@ -180,6 +200,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             warp: zero,
             tid: zero,
             smem: None,
+            resident: HashMap::new(),
         };
         me.tid = me.special(SpecialReg::ThreadId(0))?;
         let i32t = ctx.i32_type();
@@ -227,6 +248,43 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         Ok((enc.to_string(), shape))
     }
 
+    /// `coord ^= basis[b]` for every bit `b` set in `src` (a lane or warp id).
+    pub(super) fn xor_bases(
+        &mut self,
+        src: IntValue<'ctx>,
+        bases: &[Vec<u64>],
+        coord: &mut [IntValue<'ctx>],
+    ) -> Result<(), NvptxError> {
+        let i32t = self.ctx.i32_type();
+        for (bit, basis) in bases.iter().enumerate() {
+            if basis.iter().all(|&c| c == 0) {
+                continue;
+            }
+            let set = self
+                .b
+                .build_and(src, i32t.const_int(1 << bit, false), "")
+                .map_err(llvm)?;
+            let is_set = self
+                .b
+                .build_int_compare(inkwell::IntPredicate::NE, set, i32t.const_zero(), "")
+                .map_err(llvm)?;
+            for (d, &c) in basis.iter().enumerate() {
+                if c == 0 {
+                    continue;
+                }
+                let add = self
+                    .b
+                    .build_select(is_set, i32t.const_int(c, false), i32t.const_zero(), "")
+                    .map_err(llvm)?;
+                coord[d] = self
+                    .b
+                    .build_xor(coord[d], add.into_int_value(), "coord")
+                    .map_err(llvm)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Computes the per-thread values of a distribution (in the entry block).
     fn plan_layout(&mut self, v: ValueId) -> Result<(), NvptxError> {
         let key = self.layout_key(v)?;
@@ -243,32 +301,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
         let i32t = self.ctx.i32_type();
         let mut coord = vec![i32t.const_zero(); key.1.len()];
         for (src, bases) in [(self.lane, &plan.lane_bases), (self.warp, &plan.warp_bases)] {
-            for (bit, basis) in bases.iter().enumerate() {
-                if basis.iter().all(|&c| c == 0) {
-                    continue;
-                }
-                let set = self
-                    .b
-                    .build_and(src, i32t.const_int(1 << bit, false), "")
-                    .map_err(llvm)?;
-                let is_set = self
-                    .b
-                    .build_int_compare(inkwell::IntPredicate::NE, set, i32t.const_zero(), "")
-                    .map_err(llvm)?;
-                for (d, &c) in basis.iter().enumerate() {
-                    if c == 0 {
-                        continue;
-                    }
-                    let add = self
-                        .b
-                        .build_select(is_set, i32t.const_int(c, false), i32t.const_zero(), "")
-                        .map_err(llvm)?;
-                    coord[d] = self
-                        .b
-                        .build_xor(coord[d], add.into_int_value(), "coord")
-                        .map_err(llvm)?;
-                }
-            }
+            self.xor_bases(src, bases, &mut coord)?;
         }
         let lane_dup = self
             .b

@@ -73,6 +73,31 @@ pub fn matmul<const BM: usize, const BN: usize, const BK: usize>(
 }
 
 #[tile_kernel]
+pub fn attention<const BM: usize, const BN: usize, const D: usize>(
+    q: Ptr<f16>, k: Ptr<f16>, v: Ptr<f16>, o: Ptr<f32>, n: i32, stride: i32,
+) {
+    let rows = program_id(0) * BM + arange::<BM>();
+    let d = arange::<D>();
+    let qt = load(q + rows[(.., None)] * stride + d[(None, ..)]);
+    let mut acc = zeros::<f32, BM, D>();
+    let mut m_i = zeros::<f32, BM>() + f32::NEG_INFINITY;
+    let mut l_i = zeros::<f32, BM>();
+    for start in range(0, n, BN) {
+        let cols = start + arange::<BN>();
+        let kt = load(k + cols[(None, ..)] * stride + d[(.., None)]);
+        let s = dot(qt, kt);
+        let m_new = maximum(m_i, max(s, 1));
+        let p = exp2(s - m_new[(.., None)]);
+        let alpha = exp2(m_i - m_new);
+        let vt = load(v + cols[(.., None)] * stride + d[(None, ..)]);
+        acc = dot(p.cast::<f16>(), vt, acc * alpha[(.., None)]);
+        l_i = l_i * alpha + sum(p, 1);
+        m_i = m_new;
+    }
+    store(o + rows[(.., None)] * stride + d[(None, ..)], acc / l_i[(.., None)]);
+}
+
+#[tile_kernel]
 pub fn shapes<const B: usize>(x: Ptr<f32>, out: Ptr<f32>) {
     let i = arange::<B>();
     let t = load(x + i[(.., None)] * B + i[(None, ..)]);
@@ -237,6 +262,36 @@ fn lower(
     run_tile_pipeline(&mut m).map_err(|e| e.to_string())?;
     keep_only_kernel(&mut m, kernel).map_err(|e| e.to_string())?;
     lower_to_ptx(&m, kernel, LowerOptions { arch, num_warps }).map_err(|e| e.to_string())
+}
+
+#[test]
+fn sixteen_bit_dots_run_on_tensor_cores_with_operands_from_ldmatrix() {
+    let ptxas = find_ptxas();
+    let consts = [
+        ("BM", ConstValue::Int(64)),
+        ("BN", ConstValue::Int(32)),
+        ("D", ConstValue::Int(64)),
+    ];
+    for arch in Arch::ALL {
+        let ptx = lower("attention", &consts, arch, 4)
+            .unwrap_or_else(|e| panic!("attention on {}: {e}", arch.name()));
+        let mma = if arch >= Arch::Sm80 {
+            "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32"
+        } else {
+            "mma.sync.aligned.m16n8k8.row.col.f32.f16.f16.f32"
+        };
+        assert!(ptx.contains(mma), "{}: {mma}", arch.name());
+        // Q and K^T (contiguous along k) load plainly, V (contiguous along
+        // n) transposed; P never goes through shared memory, and no operand
+        // is read from it element by element.
+        assert!(ptx.contains("ldmatrix.sync.aligned.m8n8.x4.shared.b16"), "{ptx}");
+        assert!(ptx.contains("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16"), "{ptx}");
+        assert!(!ptx.contains("ld.shared.b16") && !ptx.contains("ld.shared.u16"), "{ptx}");
+        if let Some(ptxas) = &ptxas {
+            let report = assemble(ptxas, &ptx, arch).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(report[0].1.spill_stores, 0, "{}: {report:?}", arch.name());
+        }
+    }
 }
 
 #[test]
