@@ -1,6 +1,6 @@
 //! Golden and behaviour tests of the GPU passes.
 
-use super::{assign, remove_conversions, shared_memory};
+use super::{assign, barriers, remove_conversions, shared_memory};
 use crate::passes::golden::{check, each_func};
 
 #[test]
@@ -23,4 +23,9 @@ fn allocate_shared_memory_golden() {
         Ok(crate::ir::print_func(f) != before)
     }
     check(shared_memory::NAME, |m| each_func(m, annotate));
+}
+
+#[test]
+fn insert_barriers_golden() {
+    check(barriers::NAME, |m| each_func(m, barriers::run));
 }

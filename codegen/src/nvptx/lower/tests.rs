@@ -445,3 +445,27 @@ fn scans_sorts_and_topk_lower_for_every_arch_and_assemble() {
         }
     }
 }
+
+/// The barriers in the PTX are the users' own (between their writes and
+/// their reads) plus those `insert-barriers` placed: softmax on 4 warps
+/// has two reductions across warps (2 + 1 barriers), the matmul's K loop
+/// one dot (2, once in the loop body), vector add none.
+#[test]
+fn barriers_in_the_ptx_are_the_users_and_the_pass() {
+    let bar = |kernel: &str, consts: &[(&str, ConstValue)]| {
+        let ptx = lower(kernel, consts, Arch::Sm80, 4).unwrap();
+        ptx.matches("bar.sync").count()
+    };
+    let int = |n: &'static str, v: i64| (n, ConstValue::Int(v));
+    assert_eq!(bar("softmax", &[int("BLOCK", 1024)]), 3);
+    assert_eq!(bar("softmax", &[int("BLOCK", 32)]), 0);
+    assert_eq!(
+        bar("matmul", &[int("BM", 64), int("BN", 64), int("BK", 32)]),
+        2
+    );
+    assert_eq!(bar("vector_add", &[int("BLOCK", 1024)]), 0);
+    // Six scans along 1024 elements: 10 steps of 2 barriers each, less the
+    // leading one of the first step, plus the one `insert-barriers` puts
+    // before each scan after the first.
+    assert_eq!(bar("scan1", &[int("B", 1024)]), 6 * 19 + 5);
+}
