@@ -1,6 +1,8 @@
 //! Scans, sorts and top-k lowered by the NVPTX backend, run on a GPU and
 //! checked against the CPU interpreter running the same kernels (defined
-//! here) on random, ragged inputs with many ties, NaNs and signed zeros.
+//! here) on random, ragged inputs with many ties, NaNs and signed zeros;
+//! and shared-memory users across loops and branches (`sync_flow`, where
+//! `insert-barriers` decides the barriers) against a plain Rust reference.
 //!
 //! Ignored without a GPU. `scripts/gpu/prebuild-basic.sh` writes the PTX of
 //! these kernels (`tilefuse dump tests/gpu_ops.rs --kernel K ...`, 4 warps)
@@ -170,6 +172,164 @@ pub fn topk2_i32<const R: usize, const C: usize>(
     let co = program_id(0) * 4 * C + k[(.., None)] * C + c[(None, ..)];
     store(cv + co, b);
     store(ci + co, bi);
+}
+
+/// Users of shared memory across control flow, where `insert-barriers`
+/// places the barriers (`B = 1024` on 4 warps: every reduction crosses
+/// warps): two reductions per trip of a loop (the back edge brings the
+/// second's use to the first), a scalar atomic whose old value reaches every
+/// thread through the atomics' buffer, a scan, reductions in either branch
+/// of an `if`, and in both regions of a `while` (one in its condition).
+/// Integers, so exact. Row `r` writes `acc`, `r + ticket`, `s`, `k` at
+/// `out[4 r..]`.
+#[tile_kernel]
+pub fn sync_flow<const B: usize>(
+    x: Ptr<i32>,
+    counters: Ptr<i32>,
+    out: Ptr<i32>,
+    n: i32,
+    trips: i32,
+) {
+    let row = program_id(0);
+    let i = arange::<B>();
+    let v = load(x + row * n + i, i < n, 0);
+    let mut acc = 0;
+    for t in range(0, trips, 1) {
+        let w = v * (t + 1);
+        acc += sum(w, 0) - max(w, 0);
+    }
+    let ticket = atomic_add(counters + row, 1);
+    let c = cumsum(v, 0);
+    let r = if acc > ticket {
+        max(c, 0)
+    } else {
+        min(c, 0) + sum(v, 0)
+    };
+    let mut k = 0;
+    let mut s = 0;
+    while (k < trips) & (max(v + k, 0) < 60) {
+        s += sum(v * k, 0);
+        k += 1;
+    }
+    let o = out + row * 4;
+    store(o, acc);
+    store(o + 1, r + ticket);
+    store(o + 2, s);
+    store(o + 3, k);
+}
+
+/// What `sync_flow::<b>` computes, in plain Rust.
+fn sync_flow_reference(x: &[i32], counters: &[i32], n: usize, b: usize, trips: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    for (row, &ticket) in counters.iter().enumerate() {
+        let mut v = x[row * n..(row + 1) * n].to_vec();
+        v.resize(b, 0);
+        let sum = |f: &dyn Fn(i32) -> i32| v.iter().map(|&e| f(e)).sum::<i32>();
+        let max = |f: &dyn Fn(i32) -> i32| v.iter().map(|&e| f(e)).max().unwrap();
+        let acc: i32 = (0..trips)
+            .map(|t| sum(&|e| e * (t + 1)) - max(&|e| e * (t + 1)))
+            .sum();
+        let c: Vec<i32> = v
+            .iter()
+            .scan(0, |p, &e| {
+                *p += e;
+                Some(*p)
+            })
+            .collect();
+        let r = if acc > ticket {
+            *c.iter().max().unwrap()
+        } else {
+            *c.iter().min().unwrap() + sum(&|e| e)
+        };
+        let (mut k, mut s) = (0, 0);
+        while k < trips && max(&|e| e + k) < 60 {
+            s += sum(&|e| e * k);
+            k += 1;
+        }
+        out.extend([acc, r + ticket, s, k]);
+    }
+    out
+}
+
+/// Random rows for `sync_flow`: some with an element large enough to end
+/// the `while` early, some not; counters around the loop's result so
+/// that both branches of the `if` run.
+fn sync_flow_inputs(rng: &mut SmallRng, rows: usize, n: usize) -> (Vec<i32>, Vec<i32>) {
+    let mut x = Vec::with_capacity(rows * n);
+    for row in 0..rows {
+        let top = if row % 2 == 0 { 40 } else { 58 };
+        x.extend((0..n).map(|_| rng.random_range(-40..top)));
+    }
+    let counters = (0..rows).map(|_| rng.random_range(-3000..3000)).collect();
+    (x, counters)
+}
+
+/// The interpreter runs `sync_flow` as the plain Rust reference says (so
+/// the GPU test below checks the GPU against both).
+#[test]
+fn sync_flow_reference_matches_the_interpreter() {
+    let cpu = Device::cpu();
+    let mut rng = SmallRng::seed_from_u64(17);
+    for (rows, n, trips) in [(2usize, 1024usize, 3i32), (3, 700, 5), (2, 33, 0)] {
+        let (x, counters) = sync_flow_inputs(&mut rng, rows, n);
+        let cx = cpu.tensor(&x, [rows * n]).unwrap();
+        let mut cc = cpu.tensor(&counters, [rows]).unwrap();
+        let mut co = cpu.zeros::<i32>([4 * rows]).unwrap();
+        sync_flow::<1024>::launch(
+            &cpu,
+            Grid::x(rows),
+            (&cx, &mut cc, &mut co, n as i32, trips),
+        )
+        .unwrap();
+        assert_eq!(
+            co.to_vec(),
+            sync_flow_reference(&x, &counters, n, 1024, trips),
+            "rows={rows} n={n} trips={trips}"
+        );
+        let bumped: Vec<i32> = counters.iter().map(|c| c + 1).collect();
+        assert_eq!(cc.to_vec(), bumped);
+    }
+}
+
+#[test]
+#[ignore = "needs a CUDA GPU and the PTX of scripts/gpu/prebuild-basic.sh"]
+fn barriers_across_control_flow_match_the_reference() {
+    let gpu = gpu();
+    let k = load(&gpu, "sync_flow", "sync_flow");
+    let mut rng = SmallRng::seed_from_u64(18);
+    // Many rows (CTAs) and repeats: a missing barrier is a race that shows
+    // only sometimes.
+    for (rows, n, trips) in [
+        (64usize, 1024usize, 3i32),
+        (96, 1000, 5),
+        (64, 513, 1),
+        (8, 33, 0),
+    ] {
+        for _ in 0..5 {
+            let (x, counters) = sync_flow_inputs(&mut rng, rows, n);
+            let gx = gpu.tensor(&x, [rows * n]).unwrap();
+            let gc = gpu.tensor(&counters, [rows]).unwrap();
+            let go = gpu.zeros::<i32>([4 * rows]).unwrap();
+            run(
+                &k,
+                Grid::x(rows),
+                vec![
+                    (&gx).into_arg(),
+                    (&gc).into_arg(),
+                    (&go).into_arg(),
+                    (n as i32).into(),
+                    trips.into(),
+                ],
+            );
+            assert_eq!(
+                go.to_vec(),
+                sync_flow_reference(&x, &counters, n, 1024, trips),
+                "rows={rows} n={n} trips={trips}"
+            );
+            let bumped: Vec<i32> = counters.iter().map(|c| c + 1).collect();
+            assert_eq!(gc.to_vec(), bumped);
+        }
+    }
 }
 
 /// Threads per CTA the PTX was lowered for (4 warps).

@@ -25,7 +25,8 @@ $tf dump $ops --kernel sort_f32 --const B=1024 --stage ptx --arch "$arch" > gpu-
 $tf dump $ops --kernel sort2_i32 --const R=32 --const C=32 --stage ptx --arch "$arch" > gpu-out/ptx/sort2_i32.ptx
 $tf dump $ops --kernel topk_f32 --const B=1024 --stage ptx --arch "$arch" > gpu-out/ptx/topk_f32.ptx
 $tf dump $ops --kernel topk2_i32 --const R=32 --const C=32 --stage ptx --arch "$arch" > gpu-out/ptx/topk2_i32.ptx
-echo "wrote gpu-out/ptx/{scan_f32,scan_i32,scan_f16,scan2_f32,sort_f32,sort2_i32,topk_f32,topk2_i32}.ptx for $arch"
+$tf dump $ops --kernel sync_flow --const B=1024 --stage ptx --arch "$arch" > gpu-out/ptx/sync_flow.ptx
+echo "wrote gpu-out/ptx/{scan_f32,scan_i32,scan_f16,scan2_f32,sort_f32,sort2_i32,topk_f32,topk2_i32,sync_flow}.ptx for $arch"
 # tests/gpu_misc.rs: atomics, descriptors, print and assert (kernels defined in the test).
 misc=tests/gpu_misc.rs
 $tf dump $misc --kernel histogram --const B=256 --stage ptx --arch "$arch" > gpu-out/ptx/histogram_256.ptx

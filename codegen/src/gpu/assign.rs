@@ -196,7 +196,9 @@ pub fn run(f: &mut Func, num_warps: u32) -> Result<bool, PassError> {
     }
     let mut class_pin: HashMap<usize, Encoding> = HashMap::new();
     for (v, e) in &pinned {
-        class_pin.entry(uf.find(v.0 as usize)).or_insert_with(|| e.clone());
+        class_pin
+            .entry(uf.find(v.0 as usize))
+            .or_insert_with(|| e.clone());
     }
     let mut class_enc: HashMap<usize, Encoding> = HashMap::new();
     for &c in &classes {

@@ -307,7 +307,12 @@ fn layout_2d(
         )));
     }
     let covered = |bases: &[&Vec<[u64; 2]>], d: usize| -> u64 {
-        bases.iter().flat_map(|v| v.iter()).map(|b| b[d]).fold(0, |a, b| a | b) + 1
+        bases
+            .iter()
+            .flat_map(|v| v.iter())
+            .map(|b| b[d])
+            .fold(0, |a, b| a | b)
+            + 1
     };
     let mut regs = regs;
     for d in [repeat_first, 1 - repeat_first] {
@@ -321,7 +326,11 @@ fn layout_2d(
     }
     let clamp = |v: Vec<[u64; 2]>| -> Vec<Vec<u64>> {
         v.into_iter()
-            .map(|b| (0..2).map(|d| if b[d] < shape[d] { b[d] } else { 0 }).collect())
+            .map(|b| {
+                (0..2)
+                    .map(|d| if b[d] < shape[d] { b[d] } else { 0 })
+                    .collect()
+            })
             .collect()
     };
     LinearLayout::from_bases(
@@ -582,18 +591,34 @@ mod tests {
     fn tensor_core_layouts_match_the_ptx_fragments() {
         let m = Mma { wpc: [1, 1] };
         let acc = Encoding::Mma(m.clone()).to_linear(&[16, 8]).unwrap();
-        let a16 = Encoding::DotOp { idx: 0, k_width: 2, parent: m.clone() }
-            .to_linear(&[16, 16])
-            .unwrap();
-        let b16 = Encoding::DotOp { idx: 1, k_width: 2, parent: m.clone() }
-            .to_linear(&[16, 8])
-            .unwrap();
-        let a32 = Encoding::DotOp { idx: 0, k_width: 1, parent: m.clone() }
-            .to_linear(&[16, 8])
-            .unwrap();
-        let b32 = Encoding::DotOp { idx: 1, k_width: 1, parent: m }
-            .to_linear(&[8, 8])
-            .unwrap();
+        let a16 = Encoding::DotOp {
+            idx: 0,
+            k_width: 2,
+            parent: m.clone(),
+        }
+        .to_linear(&[16, 16])
+        .unwrap();
+        let b16 = Encoding::DotOp {
+            idx: 1,
+            k_width: 2,
+            parent: m.clone(),
+        }
+        .to_linear(&[16, 8])
+        .unwrap();
+        let a32 = Encoding::DotOp {
+            idx: 0,
+            k_width: 1,
+            parent: m.clone(),
+        }
+        .to_linear(&[16, 8])
+        .unwrap();
+        let b32 = Encoding::DotOp {
+            idx: 1,
+            k_width: 1,
+            parent: m,
+        }
+        .to_linear(&[8, 8])
+        .unwrap();
         for lane in 0..32 {
             let (g, t) = (lane / 4, lane % 4);
             for r in 0..4 {
@@ -622,17 +647,25 @@ mod tests {
         let m = Mma { wpc: [4, 1] };
         for shape in [[64, 32], [128, 64], [128, 128], [16, 16]] {
             let acc = Encoding::Mma(m.clone()).to_linear(&shape).unwrap();
-            let a = Encoding::DotOp { idx: 0, k_width: 2, parent: m.clone() }
-                .to_linear(&shape)
-                .unwrap();
+            let a = Encoding::DotOp {
+                idx: 0,
+                k_width: 2,
+                parent: m.clone(),
+            }
+            .to_linear(&shape)
+            .unwrap();
             assert_eq!(acc, a, "{shape:?}");
         }
         // Warps along the columns break it: B's warps split n, A's copy it.
         let m2 = Mma { wpc: [2, 2] };
         let acc = Encoding::Mma(m2.clone()).to_linear(&[64, 64]).unwrap();
-        let a = Encoding::DotOp { idx: 0, k_width: 2, parent: m2 }
-            .to_linear(&[64, 64])
-            .unwrap();
+        let a = Encoding::DotOp {
+            idx: 0,
+            k_width: 2,
+            parent: m2,
+        }
+        .to_linear(&[64, 64])
+        .unwrap();
         assert_ne!(acc, a);
     }
 
@@ -642,7 +675,11 @@ mod tests {
             (Encoding::Mma(Mma { wpc: [4, 1] }), [128, 64], 64),
             (Encoding::Mma(Mma { wpc: [2, 2] }), [64, 64], 32),
             (
-                Encoding::DotOp { idx: 1, k_width: 2, parent: Mma { wpc: [4, 1] } },
+                Encoding::DotOp {
+                    idx: 1,
+                    k_width: 2,
+                    parent: Mma { wpc: [4, 1] },
+                },
                 [64, 128],
                 256,
             ),
@@ -654,11 +691,18 @@ mod tests {
             assert_eq!(Encoding::parse(&enc.to_string()).unwrap(), enc);
         }
         // A tile smaller than the warps' footprint: copies, still covered.
-        let l = Encoding::Mma(Mma { wpc: [4, 1] }).to_linear(&[16, 8]).unwrap();
+        let l = Encoding::Mma(Mma { wpc: [4, 1] })
+            .to_linear(&[16, 8])
+            .unwrap();
         assert!(l.is_surjective() && !l.is_injective());
         assert!(Encoding::Mma(Mma { wpc: [2, 1] }).check(4).is_err());
         assert_eq!(
-            Encoding::DotOp { idx: 0, k_width: 2, parent: Mma { wpc: [4, 1] } }.to_string(),
+            Encoding::DotOp {
+                idx: 0,
+                k_width: 2,
+                parent: Mma { wpc: [4, 1] }
+            }
+            .to_string(),
             "dot_op<idx=0, kw=2, mma<wpc=[4, 1]>>"
         );
     }

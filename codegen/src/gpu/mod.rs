@@ -12,10 +12,13 @@
 //!   conversions that move no data or that cheap recomputation avoids.
 //! - [`shared_memory`] (`allocate-shared-memory`): how much shared memory
 //!   each op needs, and the kernel's total.
+//! - [`barriers`] (`insert-barriers`): `tile.barrier` between users of
+//!   shared memory where an earlier access may still be in flight.
 //! - [`pipeline`]: the passes in order, per architecture, in one function.
 
 pub mod accelerate_dot;
 pub mod assign;
+pub mod barriers;
 pub mod coalesce;
 pub mod encoding;
 pub mod pipeline;

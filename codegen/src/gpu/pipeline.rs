@@ -6,17 +6,22 @@
 //! 2. [`assign`](super::assign) (`convert-to-gpu`): a layout for every tile value;
 //! 3. [`remove_conversions`](super::remove_conversions): drop conversions
 //!    that move nothing or that recomputation avoids, then DCE;
-//! 4. [`shared_memory`](super::shared_memory): shared memory per op, and in total.
+//! 4. [`shared_memory`](super::shared_memory): shared memory per op, and in total;
+//! 5. [`barriers`](super::barriers) (`insert-barriers`): a `tile.barrier`
+//!    before each user of shared memory that an earlier access of its
+//!    buffer may still be in flight for (a dataflow over loops and
+//!    branches; the first user of a kernel needs none).
 //!
-//! Barriers are placed by the lowering: every shared-memory exchange
-//! synchronizes before it writes (earlier readers are done) and between its
-//! writes and its reads. In debug builds the verifier runs after each pass.
+//! The lowering emits each user's own barriers (between its writes and its
+//! reads, between the steps of a scan) and lowers `tile.barrier`; the
+//! barriers before a user are this pass's. In debug builds the verifier
+//! runs after each pass.
 
 use crate::arch::Arch;
 use crate::ir::{Func, verify_module};
 use crate::passes::pipeline::PassError;
 
-use super::{accelerate_dot, assign, remove_conversions, shared_memory};
+use super::{accelerate_dot, assign, barriers, remove_conversions, shared_memory};
 
 /// What the GPU pipeline decided for one kernel.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,5 +58,7 @@ pub fn run_gpu_pipeline(
     check(f, remove_conversions::NAME)?;
     let shared_bytes = shared_memory::run(f)?;
     check(f, shared_memory::NAME)?;
+    barriers::run(f)?;
+    check(f, barriers::NAME)?;
     Ok(GpuKernelInfo { shared_bytes })
 }

@@ -27,8 +27,8 @@
 use std::collections::HashMap;
 
 use super::plan::{LayoutPlan, move_weights, register_remap, row_major, weighted};
-use super::table::{self, LayoutTable};
 use super::swizzle;
+use super::table::{self, LayoutTable};
 use crate::ir::{Attr, Func, OpData, OpId, OpKind, ScalarType, ValueId};
 use crate::passes::pipeline::PassError;
 

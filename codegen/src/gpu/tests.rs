@@ -1,6 +1,6 @@
 //! Golden and behaviour tests of the GPU passes.
 
-use super::{accelerate_dot, assign, remove_conversions, shared_memory};
+use super::{accelerate_dot, assign, barriers, remove_conversions, shared_memory};
 use crate::arch::Arch;
 use crate::passes::golden::{check, each_func};
 
@@ -31,4 +31,9 @@ fn allocate_shared_memory_golden() {
         Ok(crate::ir::print_func(f) != before)
     }
     check(shared_memory::NAME, |m| each_func(m, annotate));
+}
+
+#[test]
+fn insert_barriers_golden() {
+    check(barriers::NAME, |m| each_func(m, barriers::run));
 }

@@ -52,6 +52,7 @@
 //! | `tile.print` | values | — | `prefix` |
 //! | `tile.assert` | i1 scalar or tile | — | `msg` |
 //! | `tile.static_assert` | i1 scalar known at specialization | — | `msg` |
+//! | `tile.barrier` | — | — | |
 //!
 //! Semantics (the CPU interpreter is the reference; the GPU must agree):
 //!
@@ -82,6 +83,10 @@
 //! - `constexpr` must be gone after specialization (the interpreter rejects
 //!   it); a `static_assert` folds in `specialize` or `canonicalize` once its
 //!   condition is constant, and one left over is checked when it runs.
+//! - `barrier` (GPU dialect, placed by `gpu::barriers`, not written in the
+//!   DSL): every thread of the CTA waits until all have reached it, and
+//!   their shared-memory accesses before it are done for all threads after
+//!   it. It does nothing on the interpreter.
 
 use std::fmt;
 
@@ -357,6 +362,8 @@ pub enum OpKind {
     Assert,
     /// `tile.static_assert`
     StaticAssert,
+    /// `tile.barrier` (GPU dialect: a CTA-wide barrier for shared memory).
+    Barrier,
 }
 
 /// What an op does besides computing its results.
@@ -373,7 +380,7 @@ pub enum Effect {
 }
 
 /// The ops that are not a family, with their names, for lookup in both directions.
-const SIMPLE: [(OpKind, &str); 41] = [
+const SIMPLE: [(OpKind, &str); 42] = [
     (OpKind::Return, "return"),
     (OpKind::Call, "call"),
     (OpKind::Yield, "yield"),
@@ -415,6 +422,7 @@ const SIMPLE: [(OpKind, &str); 41] = [
     (OpKind::Print, "print"),
     (OpKind::Assert, "assert"),
     (OpKind::StaticAssert, "static_assert"),
+    (OpKind::Barrier, "barrier"),
 ];
 
 /// The dialect prefix of every op in this catalogue.
@@ -476,7 +484,8 @@ impl OpKind {
             | OpKind::AtomicCas
             | OpKind::Print
             | OpKind::Assert
-            | OpKind::StaticAssert => Effect::Write,
+            | OpKind::StaticAssert
+            | OpKind::Barrier => Effect::Write,
             _ => Effect::Pure,
         }
     }
@@ -509,7 +518,7 @@ mod tests {
     #[test]
     fn names_round_trip() {
         let all = OpKind::all();
-        assert_eq!(all.len(), 41 + 13 + 15);
+        assert_eq!(all.len(), 42 + 13 + 15);
         for k in all {
             assert_eq!(OpKind::from_name(&k.to_string()), Some(k), "{k}");
         }

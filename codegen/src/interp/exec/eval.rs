@@ -210,6 +210,12 @@ impl Interp<'_> {
                 let (v, i) = reduce::sort(&view, tile(0, "operand")?)?;
                 Ok(vec![Value::Tile(v), Value::Tile(i)])
             }
+            // A GPU barrier orders threads of a CTA; the interpreter runs one
+            // program instance at a time.
+            OpKind::Barrier => {
+                arity(op, &args, 0, 0)?;
+                Ok(vec![])
+            }
             OpKind::Print => {
                 let prefix = view.attr_str("prefix")?.unwrap_or("");
                 let vals: Vec<String> = args.iter().map(|v| format_value(v)).collect();

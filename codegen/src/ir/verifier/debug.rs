@@ -1,7 +1,8 @@
 //! The rules of the debugging ops: `tile.print` (anything but
 //! descriptors, an optional string `prefix`), `tile.assert` (an i1 scalar
 //! or tile) and `tile.static_assert` (an i1 scalar), with an optional
-//! string `msg`.
+//! string `msg`; and of `tile.barrier` (nothing in, nothing out, no
+//! attributes), which like them is kept for its effect alone.
 
 use crate::ir::module::OpId;
 use crate::ir::types::{ScalarType, Type};
@@ -49,6 +50,16 @@ impl<'a> Verifier<'a> {
         self.results(op, 0)?;
         self.opt_str(op, "msg")?;
         self.i1_condition(op, 0)?;
+        Ok(())
+    }
+
+    /// `tile.barrier`: no operands, results or attributes.
+    pub(super) fn check_barrier(&self, op: OpId) -> VResult {
+        self.operands(op, 0, 0, "nothing")?;
+        self.results(op, 0)?;
+        if let Some((name, _)) = self.body.op(op).attrs.iter().next() {
+            return Err(self.err(op, format!("takes no attributes, found `{name}`")));
+        }
         Ok(())
     }
 }

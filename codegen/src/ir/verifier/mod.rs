@@ -220,6 +220,7 @@ impl<'a> Verifier<'a> {
             OpKind::Print => self.check_print(op),
             OpKind::Assert => self.check_assert(op),
             OpKind::StaticAssert => self.check_static_assert(op),
+            OpKind::Barrier => self.check_barrier(op),
         }
     }
 }

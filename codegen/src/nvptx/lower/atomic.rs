@@ -12,8 +12,11 @@
 //!   footprint) is updated once, by its owner, like `store`. When the op's
 //!   result is used, the copies get the owner's old value: copies in other
 //!   registers of the thread directly, copies in other lanes or warps
-//!   through a static shared buffer (barrier, owners write, barrier,
-//!   everyone reads; one buffer for the kernel, sized for the largest op). A scalar atomic is done by thread 0 and its
+//!   through a static shared buffer (owners write, barrier, everyone reads;
+//!   one buffer for the kernel, sized for the largest op; the barrier before
+//!   the writes, where an earlier use may still be reading, is a
+//!   `tile.barrier` from `gpu::barriers`, whose `atomic_shares_old_values`
+//!   is this condition). A scalar atomic is done by thread 0 and its
 //!   old value (when used) reaches every thread the same way.
 //! - **Masks.** Masked-off elements touch no memory and return 0.
 //! - **Kinds.** Integer `add`/`max`/`min` are signed, and wrap on overflow
@@ -312,7 +315,9 @@ impl<'ctx> Lowerer<'ctx, '_> {
 
     /// The static shared buffer through which owners pass old values to
     /// copies: one for the kernel, as large as the largest op needs (every
-    /// use is barrier, write, barrier, read, so uses never overlap).
+    /// use is write, barrier, read, after the `tile.barrier` that
+    /// `gpu::barriers` places where an earlier use may still be reading, so
+    /// uses never overlap).
     fn atomic_buffer(&mut self) -> Result<PointerValue<'ctx>, NvptxError> {
         const NAME: &str = "tilefuse_atomic_smem";
         if let Some(g) = self.module.get_global(NAME) {
@@ -407,7 +412,6 @@ impl<'ctx> Lowerer<'ctx, '_> {
             .b
             .build_int_compare(IntPredicate::EQ, self.tid, i32t.const_zero(), "")
             .map_err(llvm)?;
-        self.barrier()?;
         self.when(first, |this| {
             this.b.build_store(buf, stored).map(|_| ()).map_err(llvm)
         })?;
@@ -427,7 +431,6 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let buf = self.atomic_buffer()?;
         let t = self.stored_llvm(elem);
         let w = row_major(&d.shape);
-        self.barrier()?;
         let owned: Vec<(usize, BasicValueEnum<'ctx>)> = regs
             .iter()
             .enumerate()

@@ -1,7 +1,9 @@
 //! Structured control flow to LLVM blocks: `for` and `while` loops with a
 //! header of phis for the carried values, `if` with phis at the merge.
 //! Conditions are scalars, the same in every thread, so control flow never
-//! diverges inside a CTA (which the barriers of reductions rely on).
+//! diverges inside a CTA (which every `bar.sync` relies on: the users of
+//! shared memory's own and each `tile.barrier`; `gpu::barriers` says why
+//! scalars are uniform).
 
 use inkwell::IntPredicate;
 use inkwell::basic_block::BasicBlock;

@@ -32,7 +32,6 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let in_bytes = in_elem.bytes().max(1) as u64;
         let b_base = m * k * in_bytes;
         // Stage A and B.
-        self.barrier()?;
         self.smem_write(&ra, &la, &[k, 1], 0, in_elem, 0)?;
         self.smem_write(&rb, &lb, &[n, 1], 0, in_elem, b_base)?;
         self.barrier()?;

@@ -6,9 +6,13 @@
 //! (`gpu::plan::move_weights`). When every lane and warp bit moves the two
 //! tiles alike, each destination register is some source register of the
 //! same thread and nothing is emitted ([`register_remap`]). Otherwise the
-//! tile goes through shared memory: synchronize (earlier readers of the
-//! buffer are done), the owners of the source elements write them at their
-//! offsets, synchronize, every thread reads its destination elements.
+//! tile goes through shared memory: the owners of the source elements write
+//! them at their offsets, synchronize, every thread reads its destination
+//! elements. The barrier before the writes (earlier readers of the buffer
+//! are done) is an explicit `tile.barrier`, placed by `gpu::barriers` only
+//! where an earlier use may still be in flight; every user of shared memory
+//! leaves out that leading barrier and keeps the one between its writes and
+//! its reads.
 //! `i1` travels as a byte.
 
 use inkwell::values::{BasicValueEnum, IntValue, PointerValue};
@@ -239,7 +243,6 @@ impl<'ctx> Lowerer<'ctx, '_> {
                     self.set(data.results[0], Lowered::Tile(out, dst));
                     return Ok(());
                 }
-                self.barrier()?;
                 self.smem_write(&regs, &src, &sw, 0, elem, 0)?;
                 self.barrier()?;
                 self.smem_read(&dst, &w, 0, elem, 0)?
@@ -258,7 +261,6 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let elem = self.elem_of(data.operands[0])?;
         let rw = row_major(&dst.shape);
         let src_w = &rw[..rw.len() - 1];
-        self.barrier()?;
         self.smem_write(&ra, &da, src_w, 0, elem, 0)?;
         self.smem_write(&rb, &db, src_w, 1, elem, 0)?;
         self.barrier()?;
@@ -273,7 +275,6 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let (regs, src) = self.tile_operand(op, 0)?;
         let elem = self.elem_of(data.operands[0])?;
         let sw = row_major(&src.shape);
-        self.barrier()?;
         self.smem_write(&regs, &src, &sw, 0, elem, 0)?;
         self.barrier()?;
         for (i, &res) in data.results.iter().enumerate() {

@@ -18,7 +18,6 @@
 
 use std::collections::BTreeMap;
 
-
 use inkwell::values::{BasicValueEnum, IntValue};
 
 use super::layout::TileLayout;
@@ -58,8 +57,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
     }
 
     /// Stores `regs` (laid out by `src`) at `base` bytes in the swizzled
-    /// layout `sw`, between barriers (earlier readers are done; the writes
-    /// are visible after).
+    /// layout `sw`, then synchronizes (the writes are visible after; the
+    /// barrier before, for earlier readers, is `insert-barriers`').
     pub(super) fn stage_swizzled(
         &mut self,
         regs: &[BasicValueEnum<'ctx>],
@@ -68,7 +67,6 @@ impl<'ctx> Lowerer<'ctx, '_> {
         elem: ScalarType,
         base: u64,
     ) -> Result<(), NvptxError> {
-        self.barrier()?;
         let owner = src.owner;
         let (regs, src) = (regs.to_vec(), src.clone());
         self.when(owner, |this| {
@@ -100,7 +98,9 @@ impl<'ctx> Lowerer<'ctx, '_> {
         origins: &[(u64, u64)],
     ) -> Result<Vec<IntValue<'ctx>>, NvptxError> {
         let Encoding::DotOp { idx, .. } = dst_enc else {
-            return Err(NvptxError(format!("internal: {dst_enc} is not a dot operand")));
+            return Err(NvptxError(format!(
+                "internal: {dst_enc} is not a dot operand"
+            )));
         };
         let kd = if *idx == 0 { 1 } else { 0 };
         let od = 1 - kd;
@@ -174,10 +174,19 @@ impl<'ctx> Lowerer<'ctx, '_> {
             let ret: inkwell::types::BasicTypeEnum<'ctx> = if count == 1 {
                 i32t.into()
             } else {
-                self.ctx.struct_type(&vec![i32t.into(); count], false).into()
+                self.ctx
+                    .struct_type(&vec![i32t.into(); count], false)
+                    .into()
             };
-            let got = emit(self.ctx, &self.b, self.arch, instr, Some(ret), &[addr.into()])?
-                .expect("ldmatrix returns registers");
+            let got = emit(
+                self.ctx,
+                &self.b,
+                self.arch,
+                instr,
+                Some(ret),
+                &[addr.into()],
+            )?
+            .expect("ldmatrix returns registers");
             for g in 0..count {
                 words.push(if count == 1 {
                     got.into_int_value()
@@ -205,7 +214,9 @@ impl<'ctx> Lowerer<'ctx, '_> {
         elem: ScalarType,
     ) -> Result<Vec<BasicValueEnum<'ctx>>, NvptxError> {
         let Encoding::DotOp { idx, .. } = dst_enc else {
-            return Err(NvptxError(format!("internal: {dst_enc} is not a dot operand")));
+            return Err(NvptxError(format!(
+                "internal: {dst_enc} is not a dot operand"
+            )));
         };
         let kd = if *idx == 0 { 1 } else { 0 };
         let od = 1 - kd;

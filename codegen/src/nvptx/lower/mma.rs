@@ -46,9 +46,11 @@ fn find(
     key: (u64, u64),
 ) -> Result<usize, NvptxError> {
     let key = (key.0 & (shape[0] - 1), key.1 & (shape[1] - 1));
-    map.get(&key)
-        .copied()
-        .ok_or_else(|| NvptxError(format!("internal: no register at {key:?} of an mma operand")))
+    map.get(&key).copied().ok_or_else(|| {
+        NvptxError(format!(
+            "internal: no register at {key:?} of an mma operand"
+        ))
+    })
 }
 
 /// A `dot` operand: registers (with the register of each coordinate), or

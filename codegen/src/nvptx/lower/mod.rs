@@ -428,6 +428,7 @@ impl<'ctx, 'a> Lowerer<'ctx, 'a> {
             OpKind::DescStore => self.desc_store(op),
             OpKind::Print => self.print(op),
             OpKind::Assert => self.assert(op),
+            OpKind::Barrier => self.barrier(),
             OpKind::StaticAssert | OpKind::Constexpr | OpKind::Call => Err(unsupported(
                 "this op (the kernel is not specialized and optimized)",
             )),

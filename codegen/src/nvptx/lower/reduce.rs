@@ -298,7 +298,6 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 .b
                 .build_int_compare(inkwell::IntPredicate::EQ, any, i32t.const_zero(), "writer")
                 .map_err(llvm)?;
-            self.barrier()?;
             let accs_w = accs.clone();
             let offs_w = group_offsets.clone();
             self.when(writer, |this| {

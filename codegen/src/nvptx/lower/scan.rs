@@ -4,8 +4,9 @@
 //!
 //! Every thread keeps the running value of each of its registers (copies
 //! included, so copies agree bit for bit). Step `s` (for `2^s` below the
-//! axis length): synchronize (earlier readers are done), the owners write
-//! the tile row-major, synchronize, and each register combines the element
+//! axis length): synchronize (the previous step's readers are done; before
+//! the first step, earlier users of the buffer: `gpu::barriers` places that
+//! one), the owners write the tile row-major, synchronize, and each register combines the element
 //! `2^s` before it on its line (after it when `reverse`), if there is one.
 //! After `ceil(log2 n)` steps each element holds the combination of all the
 //! elements up to it. This works for any layout (the exchange goes through
@@ -167,7 +168,11 @@ impl<'ctx> Lowerer<'ctx, '_> {
         };
         let mut dist = 1u64;
         while dist < n {
-            self.barrier()?;
+            if dist > 1 {
+                // The previous step's reads are done (the barrier before
+                // the first step is `insert-barriers`').
+                self.barrier()?;
+            }
             self.smem_write(&cur, &d, &w, 0, ct, 0)?;
             self.barrier()?;
             for (r, &(off, pos)) in at.iter().enumerate() {

@@ -5,8 +5,8 @@
 //! element `i` when `x[j] < x[i]`, or when they are equal and `j < i`
 //! (stable). Ranks are distinct, so they are the sorted positions.
 //!
-//! 1. Synchronize (earlier readers are done); the owners write the operand
-//!    row-major; synchronize.
+//! 1. The owners write the operand row-major; synchronize. (The barrier
+//!    before, for earlier readers of the buffer, is `gpu::barriers`'.)
 //! 2. One runtime loop over the axis (`j = 0..n`, not unrolled): each
 //!    thread loads element `j` of each line its registers lie on and counts,
 //!    per register, whether it comes before the register's element.
@@ -173,7 +173,6 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let zero = i32t.const_zero();
 
         // 1. The operand into shared memory.
-        self.barrier()?;
         self.smem_write(&regs, &d, &in_w, 0, elem, 0)?;
         self.barrier()?;
 

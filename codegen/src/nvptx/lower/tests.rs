@@ -284,9 +284,18 @@ fn sixteen_bit_dots_run_on_tensor_cores_with_operands_from_ldmatrix() {
         // Q and K^T (contiguous along k) load plainly, V (contiguous along
         // n) transposed; P never goes through shared memory, and no operand
         // is read from it element by element.
-        assert!(ptx.contains("ldmatrix.sync.aligned.m8n8.x4.shared.b16"), "{ptx}");
-        assert!(ptx.contains("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16"), "{ptx}");
-        assert!(!ptx.contains("ld.shared.b16") && !ptx.contains("ld.shared.u16"), "{ptx}");
+        assert!(
+            ptx.contains("ldmatrix.sync.aligned.m8n8.x4.shared.b16"),
+            "{ptx}"
+        );
+        assert!(
+            ptx.contains("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16"),
+            "{ptx}"
+        );
+        assert!(
+            !ptx.contains("ld.shared.b16") && !ptx.contains("ld.shared.u16"),
+            "{ptx}"
+        );
         if let Some(ptxas) = &ptxas {
             let report = assemble(ptxas, &ptx, arch).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(report[0].1.spill_stores, 0, "{}: {report:?}", arch.name());
@@ -499,4 +508,29 @@ fn scans_sorts_and_topk_lower_for_every_arch_and_assemble() {
             }
         }
     }
+}
+
+/// The barriers in the PTX are the users' own (between their writes and
+/// their reads) plus those `insert-barriers` placed: softmax on 4 warps
+/// has two reductions across warps (2 + 1 barriers), the matmul's K loop
+/// stages its two tensor-core operands (one barrier each after the writes,
+/// and one before the first, for the last trip's dot), vector add none.
+#[test]
+fn barriers_in_the_ptx_are_the_users_and_the_pass() {
+    let bar = |kernel: &str, consts: &[(&str, ConstValue)]| {
+        let ptx = lower(kernel, consts, Arch::Sm80, 4).unwrap();
+        ptx.matches("bar.sync").count()
+    };
+    let int = |n: &'static str, v: i64| (n, ConstValue::Int(v));
+    assert_eq!(bar("softmax", &[int("BLOCK", 1024)]), 3);
+    assert_eq!(bar("softmax", &[int("BLOCK", 32)]), 0);
+    assert_eq!(
+        bar("matmul", &[int("BM", 64), int("BN", 64), int("BK", 32)]),
+        3
+    );
+    assert_eq!(bar("vector_add", &[int("BLOCK", 1024)]), 0);
+    // Six scans along 1024 elements: 10 steps of 2 barriers each, less the
+    // leading one of the first step, plus the one `insert-barriers` puts
+    // before each scan after the first.
+    assert_eq!(bar("scan1", &[int("B", 1024)]), 6 * 19 + 5);
 }

@@ -269,6 +269,7 @@ pub(super) fn big_kernel() -> Func {
         let _ab = b.unary(UnaryOp::Abs, h);
         b.op0(OpKind::Print, vec![pid, h], named("prefix", "h: "));
         b.op0(OpKind::Assert, vec![mask], named("msg", "in range"));
+        b.op0(OpKind::Barrier, vec![], Attrs::new());
         // Shapes.
         let bx1 = tile_d(vec![block(), Dim::Const(1)], I32);
         let col2 = b.op1(OpKind::ExpandDims, vec![cols], bx1, axis(1));

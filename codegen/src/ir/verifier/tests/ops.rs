@@ -506,3 +506,19 @@ fn symbolic_shapes() {
         "operands must have the same type, found tile<{BLOCK}x2xf32> and tile<64x2xf32>",
     );
 }
+
+#[test]
+fn barriers_take_nothing() {
+    let f = kernel(|b, p| {
+        b.op0(OpKind::Barrier, vec![p.n], Attrs::new());
+    });
+    fails(&f, "tile.barrier: expected 0 operands");
+    let f = kernel(|b, _| {
+        b.op0(OpKind::Barrier, vec![], named("id", "1"));
+    });
+    fails(&f, "tile.barrier: takes no attributes, found `id`");
+    let f = kernel(|b, _| {
+        b.op0(OpKind::Barrier, vec![], Attrs::new());
+    });
+    verify_func(&f).unwrap();
+}
