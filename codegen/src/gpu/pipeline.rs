@@ -4,7 +4,8 @@
 //! 1. [`assign`](super::assign) (`convert-to-gpu`): a layout for every tile value;
 //! 2. [`remove_conversions`](super::remove_conversions): drop conversions
 //!    that move nothing or that recomputation avoids, then DCE;
-//! 3. [`shared_memory`](super::shared_memory): shared memory per op, and in total.
+//! 3. [`coalesce`](super::coalesce): the vector width of each load and store;
+//! 4. [`shared_memory`](super::shared_memory): shared memory per op, and in total.
 //!
 //! Barriers are placed by the lowering: every shared-memory exchange
 //! synchronizes before it writes (earlier readers are done) and between its
@@ -14,7 +15,7 @@ use crate::arch::Arch;
 use crate::ir::{Func, verify_module};
 use crate::passes::pipeline::PassError;
 
-use super::{assign, remove_conversions, shared_memory};
+use super::{assign, coalesce, remove_conversions, shared_memory};
 
 /// What the GPU pipeline decided for one kernel.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,6 +51,7 @@ pub fn run_gpu_pipeline(
     check(f, assign::NAME)?;
     remove_conversions::run(f)?;
     check(f, remove_conversions::NAME)?;
+    coalesce::run(f)?;
     let shared_bytes = shared_memory::run(f)?;
     check(f, shared_memory::NAME)?;
     Ok(GpuKernelInfo { shared_bytes })
