@@ -13,9 +13,13 @@
 //!    the result)`; a reduction along `d` gives `slice(d, layout of the
 //!    operand)`. These relate a class to one of a rank above.
 //! 3. **Assignment**, highest rank first: a class that a relation derives
-//!    from an assigned class takes that slice; a class holding a memory
-//!    access that [`coalesce`](super::coalesce) turns (a transposed access)
-//!    takes that layout; any other takes [`Encoding::default_for`] its rank.
+//!    from an assigned class takes that slice; a class holding memory
+//!    accesses that [`coalesce`](super::coalesce) lays out otherwise (turned
+//!    to a transposed access, several consecutive elements per thread for
+//!    vector accesses) takes that layout
+//!    ([`class_encoding`](super::coalesce::class_encoding)), except classes
+//!    of `dot` operands (and only turned, never widened, for accumulators);
+//!    any other takes [`Encoding::default_for`] its rank.
 //! 4. **Conversions** where a relation does not hold (a 1-d value expanded
 //!    both as a row and as a column, say): a `convert_layout` before the
 //!    `expand_dims`, or after the reduction. Whether a conversion moves
@@ -188,11 +192,18 @@ pub fn run(f: &mut Func, num_warps: u32) -> Result<bool, PassError> {
     }
     let mut classes: Vec<usize> = members.keys().copied().collect();
     classes.sort_by_key(|&c| (std::cmp::Reverse(rank_of(body, members[&c][0])), c));
-    // Memory accesses that coalesce better another way (see `coalesce`).
-    let mut preferred: HashMap<usize, Encoding> = HashMap::new();
-    for (op, enc) in coalesced {
-        let p = body.op(op).operands[0];
-        preferred.entry(uf.find(p.0 as usize)).or_insert(enc);
+    // Memory accesses that coalesce better another way (see `coalesce`),
+    // except in classes of `dot` operands (the SIMT dot stages them
+    // row-major) and with one element per thread in classes of `dot`
+    // accumulators (the dot lowering chooses for them).
+    let mut operand_classes = Vec::new();
+    let mut acc_classes = Vec::new();
+    for &op in &ops {
+        let d = body.op(op);
+        if d.kind == OpKind::Dot {
+            operand_classes.extend(d.operands[..2].iter().map(|v| uf.find(v.0 as usize)));
+            acc_classes.extend([d.operands[2], d.results[0]].map(|v| uf.find(v.0 as usize)));
+        }
     }
     let mut class_pin: HashMap<usize, Encoding> = HashMap::new();
     for (v, e) in &pinned {
@@ -200,6 +211,21 @@ pub fn run(f: &mut Func, num_warps: u32) -> Result<bool, PassError> {
             .entry(uf.find(v.0 as usize))
             .or_insert_with(|| e.clone());
     }
+    let mut wishes: HashMap<usize, Vec<&super::coalesce::Preference>> = HashMap::new();
+    for p in &coalesced {
+        let c = uf.find(body.op(p.op).operands[0].0 as usize);
+        if !operand_classes.contains(&c) {
+            wishes.entry(c).or_default().push(p);
+        }
+    }
+    let preferred: HashMap<usize, Encoding> = wishes
+        .iter()
+        .filter_map(|(&c, prefs)| {
+            let rank = rank_of(body, members.get(&c)?[0]);
+            let vectors = !acc_classes.contains(&c);
+            super::coalesce::class_encoding(prefs, rank, num_warps, vectors).map(|e| (c, e))
+        })
+        .collect();
     let mut class_enc: HashMap<usize, Encoding> = HashMap::new();
     for &c in &classes {
         if let Some(e) = class_pin.get(&c) {

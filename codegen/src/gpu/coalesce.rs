@@ -1,35 +1,65 @@
-//! `coalesce`: which way the threads of a memory access should run, from
-//! an analysis of the addresses (Triton's `AxisInfo` + `Coalesce`, reduced
-//! to what the lowering uses today).
+//! `coalesce`: which way the threads of a memory access should run and how
+//! many consecutive elements each thread should hold, from an analysis of
+//! the addresses (Triton's `AxisInfo` + `Coalesce`, reduced to what the
+//! lowering uses).
 //!
 //! [`axis_info`] computes, for every integer or pointer tile, per dimension:
 //! - *contiguity*: the length of the runs of consecutive values (`+1` per
-//!   step) along the dimension;
-//! - *constancy*: the length of the runs of equal values.
+//!   step) along the dimension; runs start at multiples of their length;
+//! - *constancy*: the length of the runs of equal values (likewise aligned).
 //!
 //! Rules: `arange` is contiguous along its one dimension; `splat` and
 //! constants are constant along every dimension; `broadcast` makes the
 //! broadcast dimensions constant; `expand_dims` adds a dimension of size 1;
 //! `add`/`sub`/`addptr` keep the contiguity of one side where the other side
-//! is constant over it; casts between integer types keep both; other ops
-//! keep only the constancy their operands share.
+//! is constant over it; casts between integer types and `convert_layout`
+//! keep both; other ops keep only the constancy their operands share.
 //!
-//! [`preferred`] turns that into a layout for each load, store and atomic of
-//! a tile of rank 2 or more: when the contiguous dimension is not the last
-//! one (a transposed access such as `K^T` in attention), the default blocked
-//! layout is turned to run its lanes along the contiguous dimension, so that
-//! neighbouring lanes read neighbouring addresses. `convert-to-gpu` gives
-//! that layout to the access's class (not to loads of `dot` operands, see
-//! [`preferred`]). Accesses that are already contiguous
-//! along the last dimension keep the default, so that they agree with the
-//! other tiles they meet (no conversions). Wider (vector) accesses need
-//! alignment facts the analysis does not have yet (divisibility of runtime
-//! strides).
+//! [`preferred`] turns that into a [`Preference`] per load, store and atomic
+//! of a tile: the *fast* dimension (the most contiguous one, the last on
+//! ties) and the elements per thread along it (`spt`). When the fast
+//! dimension is not the last one (a transposed access such as `K^T` in
+//! attention) the default blocked layout is turned to run its lanes along
+//! it, so that neighbouring lanes read neighbouring addresses. `spt` is, as
+//! in Triton's coalesce pass, `min(16 bytes / element bytes, contiguity,
+//! extent / lanes and warps along the dimension)`: a thread holds up to 16
+//! consecutive bytes, and the lanes and warps cover as much of the tile as
+//! they did with one element each (no thread becomes a copy of another).
+//! `convert-to-gpu` combines the preferences of a class into one layout with
+//! [`class_encoding`] (not for classes of `dot` operands or accumulators,
+//! see there).
+//!
+//! [`run`] (the `coalesce` pass, after the layouts are final) records on
+//! each load and store the vector width the lowering may use, `vec = N`:
+//! runs of `N` registers of the pointer tile whose addresses are known
+//! consecutive (register bases `1, 2, .., N/2` along a dimension contiguous
+//! in runs of a multiple of `N`, every other basis a multiple of `N` there),
+//! at most 16 bytes and at least 4. Alignment and masks are not known at
+//! compile time (kernels are not specialized on the divisibility of their
+//! arguments, which would multiply the prebuilt variants): the lowering
+//! checks per run, at run time, that the first address is aligned to the
+//! run's bytes and that the run's mask bits agree, and then does one vector
+//! access, else one access per element.
 
 use std::collections::HashMap;
 
 use super::encoding::{Blocked, Encoding};
-use crate::ir::{Attr, Body, Func, OpId, OpKind, ValueId};
+use super::plan::LayoutPlan;
+use super::table;
+use crate::ir::{Attr, Body, Func, OpId, OpKind, ScalarType, ValueId};
+use crate::passes::pipeline::PassError;
+
+/// The pass name used in errors and dumps.
+pub const NAME: &str = "coalesce";
+
+/// The attribute holding a memory op's vector width.
+pub const VEC: &str = "vec";
+
+/// The widest vector access, in bytes.
+pub const MAX_VECTOR_BYTES: u64 = 16;
+
+/// The narrowest vector access worth doing, in bytes (one 32-bit word).
+pub const MIN_VECTOR_BYTES: u64 = 4;
 
 /// Contiguity and constancy of a tile, per dimension.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,6 +164,7 @@ pub fn axis_info(f: &Func) -> HashMap<ValueId, AxisInfo> {
             OpKind::Cast if body.ty(r).scalar_elem().is_some_and(|s| s.is_int()) => {
                 get(d.operands[0])
             }
+            OpKind::ConvertLayout => get(d.operands[0]),
             _ if !d.operands.is_empty() && d.operands.iter().all(|&o| body.ty(o).is_tile()) => {
                 let mut info = AxisInfo::unknown(rank);
                 for (k, &size) in shape.iter().enumerate() {
@@ -154,24 +185,57 @@ pub fn axis_info(f: &Func) -> HashMap<ValueId, AxisInfo> {
     out
 }
 
-/// The default encoding turned so that its lanes run along dimension `fast`.
-fn along(rank: usize, fast: usize, num_warps: u32) -> Encoding {
+/// The default blocked encoding of rank `rank` (2 or more) turned so that
+/// its lanes run along dimension `fast`.
+fn turned(rank: usize, fast: usize, num_warps: u32) -> Blocked {
     let mut order: Vec<usize> = vec![fast];
     order.extend((0..rank).rev().filter(|&k| k != fast));
     let mut tpw = vec![1u64; rank];
     tpw[order[0]] = 8;
     tpw[order[1]] = 4;
     let mut wpc = vec![1u64; rank];
-    wpc[*order.last().expect("rank >= 2")] = u64::from(num_warps);
-    Encoding::Blocked(Blocked {
+    wpc[order[rank - 1]] = u64::from(num_warps);
+    Blocked {
         spt: vec![1; rank],
         tpw,
         wpc,
         order,
-    })
+    }
 }
 
-/// The pointer operand of a memory op, if it is one.
+/// The blocked encoding whose lanes run along dimension `fast` with `spt`
+/// elements per thread there: [`Encoding::default_for`] the rank when `fast`
+/// is the last dimension, else the default turned to `fast` (order
+/// `[fast, ..]`, lanes 8 along `fast` and 4 along the next, warps along the
+/// slowest).
+pub fn blocked_along(rank: usize, fast: usize, spt: u64, num_warps: u32) -> Encoding {
+    let mut b = if rank >= 2 && fast + 1 != rank {
+        turned(rank, fast, num_warps)
+    } else {
+        match Encoding::default_for(rank, num_warps) {
+            Encoding::Blocked(b) => b,
+            other => return other,
+        }
+    };
+    if let Some(s) = b.spt.get_mut(fast) {
+        *s = spt.max(1);
+    }
+    Encoding::Blocked(b)
+}
+
+/// What one memory access would like its class's layout to be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Preference {
+    /// The load, store or atomic.
+    pub op: OpId,
+    /// The dimension its addresses run along (the most contiguous one).
+    pub fast: usize,
+    /// Consecutive elements per thread along `fast` (1 for atomics, which
+    /// access element by element).
+    pub spt: u64,
+}
+
+/// The pointer operand of a memory op, if it is a tile.
 fn pointer_of(body: &Body, op: OpId) -> Option<ValueId> {
     let d = body.op(op);
     match d.kind {
@@ -203,14 +267,54 @@ fn dot_operands(body: &Body) -> Vec<ValueId> {
     out
 }
 
-/// The layout each memory access of rank 2 or more would rather have (see
-/// the module doc); accesses best served by the default are not listed.
+/// The most contiguous dimension of `a`, the last one on ties.
+fn fastest(a: &AxisInfo) -> Option<usize> {
+    (0..a.contiguity.len())
+        .rev()
+        .max_by_key(|&k| (a.contiguity[k], k))
+}
+
+/// The largest power of two at most `x` (1 for 0).
+fn floor_pow2(x: u64) -> u64 {
+    if x <= 1 {
+        1
+    } else {
+        1 << (63 - x.leading_zeros())
+    }
+}
+
+/// Elements per thread along `fast` for an access to `elem`s: at most 16
+/// bytes, the contiguity, and what keeps the lanes and warps along `fast`
+/// inside the tile's extent.
+fn vector_spt(
+    elem: ScalarType,
+    contiguity: u64,
+    shape: &[u64],
+    fast: usize,
+    num_warps: u32,
+) -> u64 {
+    if elem.is_bool() {
+        return 1; // i1 tiles are bytes in memory but bits in registers
+    }
+    let Encoding::Blocked(b) = blocked_along(shape.len(), fast, 1, num_warps) else {
+        return 1;
+    };
+    let threads = b.tpw[fast] * b.wpc[fast];
+    let cover = shape[fast] / threads.max(1);
+    let cap = MAX_VECTOR_BYTES / elem.bytes() as u64;
+    floor_pow2(cap.min(contiguity).min(cover))
+}
+
+/// The layout each memory access of `f` would rather have (see the module
+/// doc); accesses best served by the default (contiguous along the last
+/// dimension with one element per thread, or not contiguous at all) are not
+/// listed.
 ///
 /// Loads of `dot` operands are left alone: the SIMT `dot` stages them in
 /// shared memory row-major, where a tile turned to its first dimension would
 /// write with 8 lanes on one bank (measured: `FlashAttention` at half speed).
 /// Turning them pays once operands get swizzled shared layouts.
-pub fn preferred(f: &Func, num_warps: u32) -> Vec<(OpId, Encoding)> {
+pub fn preferred(f: &Func, num_warps: u32) -> Vec<Preference> {
     let info = axis_info(f);
     let body = &f.body;
     let staged = dot_operands(body);
@@ -223,23 +327,149 @@ pub fn preferred(f: &Func, num_warps: u32) -> Vec<(OpId, Encoding)> {
         if d.kind == OpKind::Load && staged.contains(&d.results[0]) {
             continue;
         }
-        let Some(a) = info.get(&p) else {
+        let (Some(a), Some(shape)) = (info.get(&p), body.ty(p).const_shape()) else {
             continue;
         };
-        let rank = a.contiguity.len();
-        if rank < 2 {
+        let Some(fast) = fastest(a) else {
+            continue;
+        };
+        if a.contiguity[fast] <= 1 {
             continue;
         }
-        // The most contiguous dimension, the last one on ties.
-        let fast = (0..rank)
-            .rev()
-            .max_by_key(|&k| (a.contiguity[k], k))
-            .expect("rank >= 2");
-        if fast != rank - 1 && a.contiguity[fast] > 1 {
-            out.push((op, along(rank, fast, num_warps)));
+        let rank = shape.len();
+        let spt = match (d.kind, body.ty(p).pointee()) {
+            (OpKind::Load | OpKind::Store, Some((elem, _))) => {
+                vector_spt(elem, a.contiguity[fast], &shape, fast, num_warps)
+            }
+            _ => 1,
+        };
+        if fast + 1 == rank && spt == 1 {
+            continue;
         }
+        out.push(Preference { op, fast, spt });
     }
     out
+}
+
+/// The layout of a class of rank `rank` holding the accesses `prefs`, if
+/// not the default: turned to the fast dimension of the first transposed
+/// access if there is one (else the last dimension), with the most elements
+/// per thread any access along that dimension asks for. `vectors = false`
+/// keeps one element per thread (classes holding a `dot` accumulator, whose
+/// layout the `dot` lowering chooses for).
+pub fn class_encoding(
+    prefs: &[&Preference],
+    rank: usize,
+    num_warps: u32,
+    vectors: bool,
+) -> Option<Encoding> {
+    let last = rank.checked_sub(1)?;
+    let fast = prefs
+        .iter()
+        .find(|p| p.fast != last)
+        .map_or(last, |p| p.fast);
+    let spt = if vectors {
+        prefs
+            .iter()
+            .filter(|p| p.fast == fast)
+            .map(|p| p.spt)
+            .max()
+            .unwrap_or(1)
+    } else {
+        1
+    };
+    if fast == last && spt == 1 {
+        return None;
+    }
+    Some(blocked_along(rank, fast, spt, num_warps))
+}
+
+/// How many consecutive registers of a pointer tile laid out as `plan`,
+/// pointing to `elem`s with addresses described by `info`, hold consecutive
+/// addresses: runs of registers `r, r+1, .., r+N-1` (`r` a multiple of `N`)
+/// whose first `log2 N` register bases are `1, 2, .., N/2` along the most
+/// contiguous dimension, where every other basis (register, lane, warp) is a
+/// multiple of `N` and the contiguity a multiple of `N`; capped at 16 bytes.
+/// 1 when that is under 4 bytes or the elements are `i1`.
+pub fn vector_width(plan: &LayoutPlan, info: &AxisInfo, elem: ScalarType) -> u64 {
+    let Some(fast) = fastest(info) else {
+        return 1;
+    };
+    if elem.is_bool() || plan.shape.len() != info.contiguity.len() {
+        return 1;
+    }
+    let bytes = elem.bytes() as u64;
+    let cap = MAX_VECTOR_BYTES / bytes;
+    let unit = |v: u64| -> Vec<u64> {
+        let mut c = vec![0; plan.shape.len()];
+        c[fast] = v;
+        c
+    };
+    let mut v = 1u64;
+    while v * 2 <= cap && info.contiguity[fast].is_multiple_of(v * 2) {
+        match plan.reg_coord.get(v as usize) {
+            Some(b) if *b == unit(v) => v *= 2,
+            _ => break,
+        }
+    }
+    let reg_bases: Vec<&Vec<u64>> = (0..plan.regs.trailing_zeros())
+        .map(|i| &plan.reg_coord[1 << i])
+        .collect();
+    while v > 1 {
+        let k = v.trailing_zeros() as usize;
+        let aligned = reg_bases[k..]
+            .iter()
+            .copied()
+            .chain(&plan.lane_bases)
+            .chain(&plan.warp_bases)
+            .all(|b| b[fast].is_multiple_of(v));
+        if aligned {
+            break;
+        }
+        v /= 2;
+    }
+    if v * bytes < MIN_VECTOR_BYTES { 1 } else { v }
+}
+
+/// Runs the `coalesce` pass on `f`, whose values have their final layouts:
+/// sets (or clears) the [`VEC`] attribute of every load and store of a tile.
+pub fn run(f: &mut Func) -> Result<bool, PassError> {
+    let layouts = table::read(f)?;
+    let info = axis_info(f);
+    let body = &mut f.body;
+    let mut changed = false;
+    for op in body.walk(body.entry()) {
+        let d = body.op(op);
+        if !matches!(d.kind, OpKind::Load | OpKind::Store) {
+            continue;
+        }
+        let Some(p) = pointer_of(body, op) else {
+            continue;
+        };
+        let want = match (
+            layouts.get(&p),
+            info.get(&p),
+            body.ty(p).pointee(),
+            body.ty(p).const_shape(),
+        ) {
+            (Some(enc), Some(a), Some((elem, _)), Some(shape)) => {
+                let plan = LayoutPlan::new(enc, &shape).map_err(|e| {
+                    PassError::new(NAME, d.loc.clone(), format!("{}: {}", d.kind, e.0))
+                })?;
+                vector_width(&plan, a, elem)
+            }
+            _ => 1,
+        };
+        let have = d.attr(VEC).and_then(Attr::as_int);
+        if want >= 2 && have != Some(want as i64) {
+            body.op_mut(op).attrs.set(VEC, Attr::Int(want as i64));
+            changed = true;
+        } else if want < 2 && have.is_some() {
+            body.op_mut(op).attrs.remove(VEC);
+            changed = true;
+        }
+    }
+    Ok(changed)
 }
 
 #[cfg(test)]
@@ -264,7 +494,7 @@ mod tests {
 }
 "#;
 
-    fn preferred_for(use_line: &str) -> Vec<(OpId, Encoding)> {
+    fn preferred_for(use_line: &str) -> Vec<Preference> {
         let m = crate::ir::parse_module(&KT.replace("USE", use_line)).unwrap();
         preferred(&m.funcs[0], 4)
     }
@@ -286,7 +516,18 @@ mod tests {
             "%s = tile.reduce %kt {axis = 0, kind = \"max\"} : tile<32xf16> loc(unknown)",
         );
         assert_eq!(turned.len(), 1);
-        assert_eq!(turned[0].1, along(2, 0, 4));
+        // 32 rows over 8 lanes: 4 f16 per thread along dim 0.
+        assert_eq!((turned[0].fast, turned[0].spt), (0, 4));
+        assert_eq!(
+            class_encoding(&[&turned[0]], 2, 4, true)
+                .unwrap()
+                .to_string(),
+            "blocked<spt=[4, 1], tpw=[8, 4], wpc=[1, 4], order=[0, 1]>"
+        );
+        assert_eq!(
+            class_encoding(&[&turned[0]], 2, 4, false).unwrap(),
+            blocked_along(2, 0, 1, 4)
+        );
         let staged = preferred_for(
             "%z = tile.constant {value = 0.0} : tile<32x32xf32> loc(unknown)\n  %c = tile.dot %kt, %kt, %z : tile<32x32xf32> loc(unknown)",
         );
@@ -296,13 +537,135 @@ mod tests {
     #[test]
     fn turned_layouts_are_valid() {
         for nw in [1, 4, 8] {
-            let e = along(2, 0, nw);
+            let e = blocked_along(2, 0, 1, nw);
             e.check(nw).unwrap();
             assert_eq!(
                 e.to_string(),
                 format!("blocked<spt=[1, 1], tpw=[8, 4], wpc=[1, {nw}], order=[0, 1]>")
             );
-            along(3, 1, nw).check(nw).unwrap();
+            blocked_along(3, 1, 4, nw).check(nw).unwrap();
+            assert_eq!(
+                blocked_along(2, 1, 8, nw).to_string(),
+                format!("blocked<spt=[1, 8], tpw=[4, 8], wpc=[{nw}, 1], order=[1, 0]>")
+            );
+            assert_eq!(blocked_along(1, 0, 1, nw), Encoding::default_for(1, nw));
         }
+    }
+
+    /// A 1-d kernel loading `elem`s at `base + arange<n>` (masked) and storing them back.
+    fn one_d(elem: &str, n: u64) -> Func {
+        let text = format!(
+            r#"tile.kernel @k(%p: ptr<{elem}, global>, %base: i32, %limit: i32) loc(unknown) {{
+  %i = tile.arange {{start = 0}} : tile<{n}xi32> loc(unknown)
+  %b = tile.splat %base : tile<{n}xi32> loc(unknown)
+  %off = tile.add %b, %i : tile<{n}xi32> loc(unknown)
+  %l = tile.splat %limit : tile<{n}xi32> loc(unknown)
+  %m = tile.cmp %off, %l {{pred = "lt"}} : tile<{n}xi1> loc(unknown)
+  %ps = tile.splat %p : tile<{n}xptr<{elem}, global>> loc(unknown)
+  %ptrs = tile.addptr %ps, %off : tile<{n}xptr<{elem}, global>> loc(unknown)
+  %v = tile.load %ptrs, %m : tile<{n}x{elem}> loc(unknown)
+  tile.store %ptrs, %v, %m loc(unknown)
+  tile.return loc(unknown)
+}}
+"#
+        );
+        crate::ir::parse_module(&text)
+            .unwrap_or_else(|e| panic!("{e}\n{text}"))
+            .funcs
+            .remove(0)
+    }
+
+    #[test]
+    fn one_d_accesses_hold_up_to_16_bytes_while_lanes_cover_the_tile() {
+        // (element, tile size, warps) -> elements per thread
+        for (elem, n, nw, want) in [
+            ("f32", 1024, 4, 4),
+            ("f16", 1024, 4, 8),
+            ("f16", 2048, 4, 8),
+            ("i8", 4096, 4, 16),
+            ("f64", 1024, 4, 2),
+            ("f32", 256, 4, 2), // 2 per thread covers 256 with 128 threads
+            ("f32", 128, 4, 1), // as many lanes as elements
+            ("f32", 64, 4, 1),  // fewer elements than lanes
+            ("i1", 1024, 4, 1), // bits in registers
+            ("f32", 1024, 8, 4),
+        ] {
+            let f = one_d(elem, n);
+            let prefs = preferred(&f, nw);
+            let got = prefs.first().map_or(1, |p| p.spt);
+            assert_eq!(got, want, "{elem} x {n} on {nw} warps: {prefs:?}");
+            assert!(prefs.iter().all(|p| p.fast == 0));
+        }
+    }
+
+    fn plan(enc: &Encoding, shape: &[u64]) -> LayoutPlan {
+        LayoutPlan::new(enc, shape).unwrap()
+    }
+
+    #[test]
+    fn vector_widths_follow_the_registers_and_the_contiguity() {
+        let contiguous = |c: &[u64]| AxisInfo {
+            contiguity: c.to_vec(),
+            constancy: vec![1; c.len()],
+        };
+        let row = blocked_along(2, 1, 8, 4);
+        let p = plan(&row, &[64, 64]);
+        assert_eq!(vector_width(&p, &contiguous(&[1, 64]), ScalarType::F16), 8);
+        // 16 bytes at most.
+        assert_eq!(vector_width(&p, &contiguous(&[1, 64]), ScalarType::F32), 4);
+        assert_eq!(vector_width(&p, &contiguous(&[1, 64]), ScalarType::F64), 2);
+        // Runs of 2 consecutive addresses only.
+        assert_eq!(vector_width(&p, &contiguous(&[1, 2]), ScalarType::F32), 2);
+        // 2 bytes is not worth a vector; i1 never is.
+        assert_eq!(vector_width(&p, &contiguous(&[1, 2]), ScalarType::I8), 1);
+        assert_eq!(vector_width(&p, &contiguous(&[1, 64]), ScalarType::I1), 1);
+        // Contiguous along the other dimension than the registers.
+        assert_eq!(vector_width(&p, &contiguous(&[64, 1]), ScalarType::F32), 1);
+        // One element per thread: nothing to vectorize.
+        let d = plan(&Encoding::default_for(2, 4), &[64, 64]);
+        assert_eq!(vector_width(&d, &contiguous(&[1, 64]), ScalarType::F16), 1);
+        // A tile narrower than the registers' run: the bases beyond it are copies.
+        let narrow = plan(&row, &[64, 2]);
+        assert_eq!(
+            vector_width(&narrow, &contiguous(&[1, 2]), ScalarType::F32),
+            2
+        );
+        // A turned layout runs along dim 0.
+        let col = plan(&blocked_along(2, 0, 4, 4), &[64, 64]);
+        assert_eq!(
+            vector_width(&col, &contiguous(&[64, 1]), ScalarType::F32),
+            4
+        );
+        // Slices keep the parent's registers along the remaining dimension.
+        let cols = plan(&row.sliced(0), &[64]);
+        assert_eq!(vector_width(&cols, &contiguous(&[64]), ScalarType::F16), 8);
+    }
+
+    #[test]
+    fn the_pass_records_vector_widths_and_clears_stale_ones() {
+        let mut f = one_d("f16", 1024);
+        crate::gpu::assign::run(&mut f, 4).unwrap();
+        assert!(run(&mut f).unwrap());
+        let widths: Vec<Option<i64>> = f
+            .body
+            .walk(f.body.entry())
+            .into_iter()
+            .filter(|&o| matches!(f.body.op(o).kind, OpKind::Load | OpKind::Store))
+            .map(|o| f.body.op(o).attr(VEC).and_then(Attr::as_int))
+            .collect();
+        assert_eq!(widths, [Some(8), Some(8)]);
+        assert!(!run(&mut f).unwrap(), "a second run changes nothing");
+        // A stale width on an access that cannot use one is removed.
+        let mut g = one_d("f32", 64);
+        crate::gpu::assign::run(&mut g, 4).unwrap();
+        let load = g
+            .body
+            .walk(g.body.entry())
+            .into_iter()
+            .find(|&o| g.body.op(o).kind == OpKind::Load)
+            .unwrap();
+        g.body.op_mut(load).attrs.set(VEC, Attr::Int(4));
+        assert!(run(&mut g).unwrap());
+        assert!(g.body.op(load).attr(VEC).is_none());
     }
 }

@@ -6,8 +6,9 @@
 //! 2. [`assign`](super::assign) (`convert-to-gpu`): a layout for every tile value;
 //! 3. [`remove_conversions`](super::remove_conversions): drop conversions
 //!    that move nothing or that recomputation avoids, then DCE;
-//! 4. [`shared_memory`](super::shared_memory): shared memory per op, and in total;
-//! 5. [`barriers`](super::barriers) (`insert-barriers`): a `tile.barrier`
+//! 4. [`coalesce`](super::coalesce): the vector width of each load and store;
+//! 5. [`shared_memory`](super::shared_memory): shared memory per op, and in total;
+//! 6. [`barriers`](super::barriers) (`insert-barriers`): a `tile.barrier`
 //!    before each user of shared memory that an earlier access of its
 //!    buffer may still be in flight for (a dataflow over loops and
 //!    branches; the first user of a kernel needs none).
@@ -21,7 +22,7 @@ use crate::arch::Arch;
 use crate::ir::{Func, verify_module};
 use crate::passes::pipeline::PassError;
 
-use super::{accelerate_dot, assign, barriers, remove_conversions, shared_memory};
+use super::{accelerate_dot, assign, barriers, coalesce, remove_conversions, shared_memory};
 
 /// What the GPU pipeline decided for one kernel.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,6 +57,7 @@ pub fn run_gpu_pipeline(
     check(f, assign::NAME)?;
     remove_conversions::run(f)?;
     check(f, remove_conversions::NAME)?;
+    coalesce::run(f)?;
     let shared_bytes = shared_memory::run(f)?;
     check(f, shared_memory::NAME)?;
     barriers::run(f)?;

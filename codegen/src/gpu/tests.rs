@@ -37,3 +37,15 @@ fn allocate_shared_memory_golden() {
 fn insert_barriers_golden() {
     check(barriers::NAME, |m| each_func(m, barriers::run));
 }
+
+#[test]
+fn coalesce_golden() {
+    // Layouts first (the vector widths follow the final layouts).
+    check(super::coalesce::NAME, |m| {
+        each_func(m, |f| {
+            let laid_out = assign::run(f, 4)?;
+            let cleaned = remove_conversions::run(f)?;
+            Ok(super::coalesce::run(f)? | laid_out | cleaned)
+        })
+    });
+}

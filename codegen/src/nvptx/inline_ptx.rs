@@ -89,8 +89,76 @@ pub const ST_GLOBAL_PRED_B64: PtxInstr = PtxInstr {
     side_effects: true,
 };
 
+/// `{$0, $1} = $3 ? load.v2.b32 [$2] : {$4, $5}`: a predicated 8-byte
+/// vector load (the address aligned to 8 bytes).
+pub const LD_GLOBAL_PRED_V2_B32: PtxInstr = PtxInstr {
+    name: "ld.global.v2.b32 (predicated)",
+    template: "mov.b32 $0, $4;\n\tmov.b32 $1, $5;\n\t@$3 ld.global.v2.b32 {$0, $1}, [$2];",
+    constraints: "=&r,=&r,l,b,r,r",
+    min_arch: Arch::Sm75,
+    side_effects: true,
+};
+
+/// `{$0..$3} = $5 ? load.v4.b32 [$4] : {$6..$9}`: a predicated 16-byte
+/// vector load (the address aligned to 16 bytes).
+pub const LD_GLOBAL_PRED_V4_B32: PtxInstr = PtxInstr {
+    name: "ld.global.v4.b32 (predicated)",
+    template: "mov.b32 $0, $6;\n\tmov.b32 $1, $7;\n\tmov.b32 $2, $8;\n\tmov.b32 $3, $9;\n\t@$5 ld.global.v4.b32 {$0, $1, $2, $3}, [$4];",
+    constraints: "=&r,=&r,=&r,=&r,l,b,r,r,r,r",
+    min_arch: Arch::Sm75,
+    side_effects: true,
+};
+
+/// `if $3 { store.v2.b32 [$0] = {$1, $2} }` (the address aligned to 8 bytes).
+pub const ST_GLOBAL_PRED_V2_B32: PtxInstr = PtxInstr {
+    name: "st.global.v2.b32 (predicated)",
+    template: "@$3 st.global.v2.b32 [$0], {$1, $2};",
+    constraints: "l,r,r,b,~{memory}",
+    min_arch: Arch::Sm75,
+    side_effects: true,
+};
+
+/// `if $5 { store.v4.b32 [$0] = {$1..$4} }` (the address aligned to 16 bytes).
+pub const ST_GLOBAL_PRED_V4_B32: PtxInstr = PtxInstr {
+    name: "st.global.v4.b32 (predicated)",
+    template: "@$5 st.global.v4.b32 [$0], {$1, $2, $3, $4};",
+    constraints: "l,r,r,r,r,b,~{memory}",
+    min_arch: Arch::Sm75,
+    side_effects: true,
+};
+
+/// `$0 = load.b32 [$1]`: an unmasked 4-byte load of a packed run.
+pub const LD_GLOBAL_B32: PtxInstr = PtxInstr {
+    name: "ld.global.b32",
+    template: "ld.global.b32 $0, [$1];",
+    constraints: "=r,l",
+    min_arch: Arch::Sm75,
+    side_effects: true,
+};
+
+/// `{$0, $1} = load.v2.b32 [$2]`: an unmasked 8-byte vector load.
+pub const LD_GLOBAL_V2_B32: PtxInstr = PtxInstr {
+    name: "ld.global.v2.b32",
+    template: "ld.global.v2.b32 {$0, $1}, [$2];",
+    constraints: "=r,=r,l",
+    min_arch: Arch::Sm75,
+    side_effects: true,
+};
+
+/// `{$0..$3} = load.v4.b32 [$4]`: an unmasked 16-byte vector load.
+pub const LD_GLOBAL_V4_B32: PtxInstr = PtxInstr {
+    name: "ld.global.v4.b32",
+    template: "ld.global.v4.b32 {$0, $1, $2, $3}, [$4];",
+    constraints: "=r,=r,=r,=r,l",
+    min_arch: Arch::Sm75,
+    side_effects: true,
+};
+
 /// Every instruction of the catalogue.
-pub const CATALOG: [PtxInstr; 16] = [
+pub const CATALOG: [PtxInstr; 23] = [
+    LD_GLOBAL_B32,
+    LD_GLOBAL_V2_B32,
+    LD_GLOBAL_V4_B32,
     LD_GLOBAL_PRED_B16,
     LD_GLOBAL_PRED_B32,
     LD_GLOBAL_PRED_B64,
@@ -107,6 +175,10 @@ pub const CATALOG: [PtxInstr; 16] = [
     LDMATRIX_X2_TRANS,
     LDMATRIX_X1,
     LDMATRIX_X1_TRANS,
+    LD_GLOBAL_PRED_V2_B32,
+    LD_GLOBAL_PRED_V4_B32,
+    ST_GLOBAL_PRED_V2_B32,
+    ST_GLOBAL_PRED_V4_B32,
 ];
 
 /// `{$0..$3} = A{$4..$7} * B{$8,$9} + {$10..$13}`: one m16n8k16 f16 tensor-core
@@ -235,6 +307,43 @@ pub fn predicated_store(bits: u32) -> Option<PtxInstr> {
     }
 }
 
+/// The predicated load of `words` 32-bit words at once (1, 2 or 4), if
+/// there is one: its outputs are the words, its inputs the address, the
+/// predicate and the words to return when the predicate is false.
+pub fn predicated_vector_load(words: usize) -> Option<PtxInstr> {
+    match words {
+        1 => Some(LD_GLOBAL_PRED_B32),
+        2 => Some(LD_GLOBAL_PRED_V2_B32),
+        4 => Some(LD_GLOBAL_PRED_V4_B32),
+        _ => None,
+    }
+}
+
+/// The unmasked load of `words` 32-bit words at once (1, 2 or 4), if there
+/// is one: its outputs are the words, its input the address. (An aligned
+/// LLVM vector load is no substitute: LLVM splits a vector load whose
+/// elements are only extracted into scalar loads, then merges them with the
+/// scalar path beside it.)
+pub fn vector_load(words: usize) -> Option<PtxInstr> {
+    match words {
+        1 => Some(LD_GLOBAL_B32),
+        2 => Some(LD_GLOBAL_V2_B32),
+        4 => Some(LD_GLOBAL_V4_B32),
+        _ => None,
+    }
+}
+
+/// The predicated store of `words` 32-bit words at once (1, 2 or 4), if
+/// there is one: its inputs are the address, the words and the predicate.
+pub fn predicated_vector_store(words: usize) -> Option<PtxInstr> {
+    match words {
+        1 => Some(ST_GLOBAL_PRED_B32),
+        2 => Some(ST_GLOBAL_PRED_V2_B32),
+        4 => Some(ST_GLOBAL_PRED_V4_B32),
+        _ => None,
+    }
+}
+
 /// Emits `instr` with `args`, returning its result when `ret` is given.
 pub fn emit<'ctx>(
     ctx: &'ctx Context,
@@ -298,5 +407,27 @@ mod tests {
         }
         assert_eq!(predicated_load(32), Some(LD_GLOBAL_PRED_B32));
         assert_eq!(predicated_store(8), None);
+        for words in [1, 2, 4] {
+            let (ld, st) = (
+                predicated_vector_load(words).unwrap(),
+                predicated_vector_store(words).unwrap(),
+            );
+            // Outputs, address, predicate, fallbacks; address, words, predicate.
+            let count = |i: PtxInstr| {
+                i.constraints
+                    .split(',')
+                    .filter(|c| !c.starts_with('~'))
+                    .count()
+            };
+            assert_eq!(count(ld), 2 * words + 2, "{}", ld.name);
+            assert_eq!(count(st), words + 2, "{}", st.name);
+        }
+        for words in [1, 2, 4] {
+            let ld = vector_load(words).unwrap();
+            assert_eq!(ld.constraints.split(',').count(), words + 1, "{}", ld.name);
+        }
+        assert_eq!(vector_load(8), None);
+        assert_eq!(predicated_vector_load(3), None);
+        assert_eq!(predicated_vector_store(8), None);
     }
 }

@@ -233,6 +233,30 @@ pub fn bool_scan<const B: usize>(x: Ptr<f32>, out: Ptr<f32>) {
 }
 
 #[tile_kernel]
+pub fn scale_f16<const B: usize>(x: Ptr<f16>, y: Ptr<f16>, n: i32, start: i32) {
+    let offs = start + program_id(0) * B + arange::<B>();
+    let m = offs < n;
+    let v = load(x + offs, m, f16::NEG_INFINITY);
+    store(y + offs, select(v > 0.0, v, -v), m);
+}
+
+#[tile_kernel]
+pub fn scale_f32<const B: usize>(x: Ptr<f32>, y: Ptr<f32>, n: i32, start: i32) {
+    let offs = start + program_id(0) * B + arange::<B>();
+    let m = offs < n;
+    let other = offs.cast::<f32>();
+    store(y + offs, load(x + offs, m, other) * 2.0, m);
+}
+
+#[tile_kernel]
+pub fn copy2<const R: usize, const C: usize>(x: Ptr<f32>, y: Ptr<f32>, stride: i32) {
+    let r = arange::<R>();
+    let c = arange::<C>();
+    let offs = r[(.., None)] * stride + c[(None, ..)];
+    store(y + offs, load(x + offs) + 1.0);
+}
+
+#[tile_kernel]
 pub fn topk1<const B: usize>(x: Ptr<f32>, vals: Ptr<f32>, idx: Ptr<i32>) {
     let i = arange::<B>();
     let (v, p) = topk(load(x + i), 8, 0);
@@ -533,4 +557,67 @@ fn barriers_in_the_ptx_are_the_users_and_the_pass() {
     // leading one of the first step, plus the one `insert-barriers` puts
     // before each scan after the first.
     assert_eq!(bar("scan1", &[int("B", 1024)]), 6 * 19 + 5);
+}
+
+#[test]
+fn contiguous_accesses_lower_to_vector_loads_and_stores() {
+    let ptxas = find_ptxas();
+    assert!(
+        ptxas.is_some() || std::env::var("TILEFUSE_REQUIRE_PTXAS").is_err(),
+        "TILEFUSE_REQUIRE_PTXAS is set but no ptxas was found"
+    );
+    let b = |v: i64| vec![("B", ConstValue::Int(v))];
+    // (kernel, constants, warps), whether 16-byte accesses are expected
+    let cases: Vec<(Case, bool)> = vec![
+        (("scale_f16", b(1024), 4), true),
+        (("scale_f16", b(2048), 8), true),
+        (("scale_f32", b(1024), 4), true),
+        (("scale_f32", b(512), 4), true),
+        // 128 elements over 128 threads: one each, nothing to widen.
+        (("scale_f32", b(128), 4), false),
+        (
+            (
+                "copy2",
+                vec![("R", ConstValue::Int(16)), ("C", ConstValue::Int(64))],
+                4,
+            ),
+            true,
+        ),
+        (
+            ("vector_add", vec![("BLOCK", ConstValue::Int(1024))], 4),
+            true,
+        ),
+        (("softmax", vec![("BLOCK", ConstValue::Int(1024))], 4), true),
+    ];
+    for arch in Arch::ALL {
+        for ((kernel, consts, warps), wide) in &cases {
+            let ptx = lower(kernel, consts, arch, *warps)
+                .unwrap_or_else(|e| panic!("{kernel} {consts:?} on {}: {e}", arch.name()));
+            for access in ["ld.global.v4", "st.global.v4"] {
+                assert_eq!(
+                    ptx.contains(access),
+                    *wide,
+                    "{kernel} {consts:?} on {}: {access}\n{ptx}",
+                    arch.name()
+                );
+            }
+            if *wide && *kernel != "copy2" {
+                // Masked: the scalar fallback for ragged or misaligned runs.
+                assert!(
+                    ptx.contains("ld.global.b32") || ptx.contains("ld.global.b16"),
+                    "{kernel}: {ptx}"
+                );
+            }
+            if let Some(ptxas) = &ptxas {
+                let report =
+                    assemble(ptxas, &ptx, arch).unwrap_or_else(|e| panic!("{kernel}: {e}"));
+                assert_eq!(
+                    report[0].1.spill_stores,
+                    0,
+                    "{kernel} {consts:?} spills on {}: {report:?}",
+                    arch.name()
+                );
+            }
+        }
+    }
 }
