@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lowers the basic kernels (vector add, softmax, layernorm) and the kernels
-# of tests/gpu_misc.rs to PTX with the NVPTX backend and packs their GPU
-# tests, for a GPU machine without Rust or LLVM: then run
+# of tests/gpu_ops.rs, tests/gpu_misc.rs and tests/gpu_vector.rs to PTX with
+# the NVPTX backend and packs their GPU tests, for a GPU machine without
+# Rust or LLVM: then run
 # `TILEFUSE_PTX_DIR=gpu-out/ptx gpu-out/run-tests.sh` there.
 #
 # usage: scripts/gpu/prebuild-basic.sh [ARCH]   (default sm_90a, the H100)
@@ -39,4 +40,13 @@ $tf dump $misc --kernel desc_transpose --const BM=32 --const BN=16 --stage ptx -
 $tf dump $misc --kernel printing --const B=16 --stage ptx --arch "$arch" > gpu-out/ptx/printing.ptx
 $tf dump $misc --kernel checking --const B=64 --stage ptx --arch "$arch" > gpu-out/ptx/checking.ptx
 echo "wrote gpu-out/ptx/ for the kernels of $misc"
-scripts/gpu/pack-tests.sh gpu gpu_basic gpu_ops gpu_misc
+# tests/gpu_vector.rs: vector global accesses on misaligned and ragged data.
+vec=tests/gpu_vector.rs
+$tf dump $vec --kernel vcopy_f16 --const B=1024 --stage ptx --arch "$arch" > gpu-out/ptx/vcopy_f16.ptx
+$tf dump $vec --kernel vscale_f32 --const B=1024 --stage ptx --arch "$arch" > gpu-out/ptx/vscale_f32.ptx
+$tf dump $vec --kernel vcopy_f64 --const B=256 --stage ptx --arch "$arch" > gpu-out/ptx/vcopy_f64.ptx
+$tf dump $vec --kernel vcopy_i8 --const B=2048 --stage ptx --arch "$arch" > gpu-out/ptx/vcopy_i8.ptx
+$tf dump $vec --kernel vrows_f32 --const R=16 --const C=64 --stage ptx --arch "$arch" > gpu-out/ptx/vrows_f32.ptx
+$tf dump $vec --kernel vcols_f16 --const R=64 --const C=32 --stage ptx --arch "$arch" > gpu-out/ptx/vcols_f16.ptx
+echo "wrote gpu-out/ptx/ for the kernels of $vec"
+scripts/gpu/pack-tests.sh gpu gpu_basic gpu_ops gpu_misc gpu_vector

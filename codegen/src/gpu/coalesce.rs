@@ -25,6 +25,11 @@
 //! extent / lanes and warps along the dimension)`: a thread holds up to 16
 //! consecutive bytes, and the lanes and warps cover as much of the tile as
 //! they did with one element each (no thread becomes a copy of another).
+//! Tiles that are smaller than the layout's lanes and warps along another
+//! dimension (4 x 1024 on 4 warps: warps hold copies of rows) are not
+//! widened: ptxas allocated far more registers for them widened (168 ->
+//! 247 for one bundled kernel, spills in others), and the layout cannot
+//! move those lanes without changing the slices other tiles agree on.
 //! `convert-to-gpu` combines the preferences of a class into one layout with
 //! [`class_encoding`] (not for classes of `dot` operands or accumulators,
 //! see there).
@@ -38,8 +43,9 @@
 //! compile time (kernels are not specialized on the divisibility of their
 //! arguments, which would multiply the prebuilt variants): the lowering
 //! checks per run, at run time, that the first address is aligned to the
-//! run's bytes and that the run's mask bits agree, and then does one vector
-//! access, else one access per element.
+//! run's bytes and that the run's mask bits agree; a thread whose runs all
+//! pass does one vector access per run, any other one access per element
+//! (`nvptx::lower::memory`).
 
 use std::collections::HashMap;
 
@@ -299,6 +305,12 @@ fn vector_spt(
     let Encoding::Blocked(b) = blocked_along(shape.len(), fast, 1, num_warps) else {
         return 1;
     };
+    if (0..shape.len()).any(|k| k != fast && b.tpw[k] * b.wpc[k] > shape[k]) {
+        // Lanes or warps already hold copies along another dimension: left
+        // alone (measured: ptxas needs many more registers for such tiles
+        // widened, e.g. 4 x 1024 on 4 warps, 168 -> 247).
+        return 1;
+    }
     let threads = b.tpw[fast] * b.wpc[fast];
     let cover = shape[fast] / threads.max(1);
     let cap = MAX_VECTOR_BYTES / elem.bytes() as u64;
@@ -595,6 +607,49 @@ mod tests {
             let got = prefs.first().map_or(1, |p| p.spt);
             assert_eq!(got, want, "{elem} x {n} on {nw} warps: {prefs:?}");
             assert!(prefs.iter().all(|p| p.fast == 0));
+        }
+    }
+
+    /// A kernel reading an `r x c` f32 tile row by row.
+    fn rows(r: u64, c: u64) -> Func {
+        let text = format!(
+            r#"tile.kernel @k(%x: ptr<f32, global>, %stride: i32) loc(unknown) {{
+  %r = tile.arange {{start = 0}} : tile<{r}xi32> loc(unknown)
+  %c = tile.arange {{start = 0}} : tile<{c}xi32> loc(unknown)
+  %rc = tile.expand_dims %r {{axis = 1}} : tile<{r}x1xi32> loc(unknown)
+  %st = tile.splat %stride : tile<{r}x1xi32> loc(unknown)
+  %rs = tile.mul %rc, %st : tile<{r}x1xi32> loc(unknown)
+  %cr = tile.expand_dims %c {{axis = 0}} : tile<1x{c}xi32> loc(unknown)
+  %rb = tile.broadcast %rs : tile<{r}x{c}xi32> loc(unknown)
+  %cb = tile.broadcast %cr : tile<{r}x{c}xi32> loc(unknown)
+  %off = tile.add %rb, %cb : tile<{r}x{c}xi32> loc(unknown)
+  %xs = tile.splat %x : tile<{r}x{c}xptr<f32, global>> loc(unknown)
+  %xp = tile.addptr %xs, %off : tile<{r}x{c}xptr<f32, global>> loc(unknown)
+  %v = tile.load %xp : tile<{r}x{c}xf32> loc(unknown)
+  tile.store %xp, %v loc(unknown)
+  tile.return loc(unknown)
+}}
+"#
+        );
+        crate::ir::parse_module(&text).unwrap().funcs.remove(0)
+    }
+
+    #[test]
+    fn two_d_tiles_widen_along_rows_unless_threads_hold_copies() {
+        // (rows, cols, warps) -> f32 per thread along the rows
+        for (r, c, nw, want) in [
+            (64, 64, 4, 4),
+            (16, 64, 4, 4),
+            (16, 16, 4, 2),  // 16 columns over 8 lanes
+            (16, 8, 4, 1),   // one column per lane
+            (4, 1024, 4, 1), // 4 rows over 4 lanes x 4 warps: copies
+            (4, 1024, 1, 4), // one warp: its 4 row lanes cover the rows
+            (8, 256, 2, 4),
+        ] {
+            let prefs = preferred(&rows(r, c), nw);
+            let got = prefs.first().map_or(1, |p| p.spt);
+            assert_eq!(got, want, "{r} x {c} on {nw} warps: {prefs:?}");
+            assert!(prefs.iter().all(|p| p.fast == 1));
         }
     }
 

@@ -58,7 +58,7 @@ pub fn run_gpu_pipeline(
     remove_conversions::run(f)?;
     check(f, remove_conversions::NAME)?;
     coalesce::run(f)?;
-    let shared_bytes = shared_memory::run(f)?;
+    let shared_bytes = shared_memory::run(f, arch.resident_shared_budget())?;
     check(f, shared_memory::NAME)?;
     barriers::run(f)?;
     check(f, barriers::NAME)?;

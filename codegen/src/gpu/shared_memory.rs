@@ -226,17 +226,20 @@ pub fn users(f: &Func) -> HashMap<ValueId, Vec<OpId>> {
     m
 }
 
-/// Annotates every op that uses shared memory; returns the kernel's total bytes.
-pub fn run(f: &mut Func) -> Result<u64, PassError> {
+/// Annotates every op that uses shared memory; returns the kernel's total
+/// bytes. Resident operands are kept only while the total stays within
+/// `budget` bytes (in program order; the others convert at once, through
+/// the transient buffer).
+pub fn run(f: &mut Func, budget: u64) -> Result<u64, PassError> {
     let layouts = table::read(f)?;
     let users = users(f);
     let mut transient = 0;
-    let mut resident = Vec::new();
+    let mut candidates = Vec::new();
     for op in f.body.walk(f.body.entry()) {
         let bytes = bytes_of(f, &layouts, op)?;
         if bytes > 0 {
             if is_resident(f, &layouts, &users, op) {
-                resident.push((op, bytes));
+                candidates.push((op, bytes));
             } else {
                 transient = transient.max(bytes);
             }
@@ -246,17 +249,35 @@ pub fn run(f: &mut Func) -> Result<u64, PassError> {
                 .set(SMEM_BYTES, Attr::Int(bytes as i64));
         }
     }
+    // Keep candidates in order while they fit; a rejected one becomes
+    // transient, which may move the resident buffers up: retry until stable.
+    let mut keep = candidates.len();
+    let (resident, transient) = loop {
+        let t = candidates[keep..]
+            .iter()
+            .map(|&(_, b)| b)
+            .fold(transient, u64::max);
+        let mut top = t.next_multiple_of(16);
+        let mut fits = 0;
+        for &(_, bytes) in &candidates[..keep] {
+            if top + bytes > budget {
+                break;
+            }
+            top = (top + bytes).next_multiple_of(16);
+            fits += 1;
+        }
+        if fits == keep {
+            break (&candidates[..keep], t);
+        }
+        keep = fits;
+    };
     let mut top = transient.next_multiple_of(16);
-    for (op, bytes) in resident {
+    for &(op, bytes) in resident {
         f.body
             .op_mut(op)
             .attrs
             .set(SMEM_OFFSET, Attr::Int(top as i64));
         top = (top + bytes).next_multiple_of(16);
     }
-    Ok(if top > transient.next_multiple_of(16) {
-        top
-    } else {
-        transient
-    })
+    Ok(if resident.is_empty() { transient } else { top })
 }

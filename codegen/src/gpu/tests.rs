@@ -27,7 +27,7 @@ fn remove_layout_conversions_golden() {
 fn allocate_shared_memory_golden() {
     fn annotate(f: &mut crate::ir::Func) -> Result<bool, crate::passes::pipeline::PassError> {
         let before = crate::ir::print_func(f);
-        shared_memory::run(f)?;
+        shared_memory::run(f, 99 * 1024)?;
         Ok(crate::ir::print_func(f) != before)
     }
     check(shared_memory::NAME, |m| each_func(m, annotate));

@@ -127,7 +127,7 @@ pub const ST_GLOBAL_PRED_V4_B32: PtxInstr = PtxInstr {
     side_effects: true,
 };
 
-/// `$0 = load.b32 [$1]`: an unmasked 4-byte load of a packed run.
+/// `$0 = load.b32 [$1]`: an unmasked load of one 32-bit word.
 pub const LD_GLOBAL_B32: PtxInstr = PtxInstr {
     name: "ld.global.b32",
     template: "ld.global.b32 $0, [$1];",
@@ -322,8 +322,7 @@ pub fn predicated_vector_load(words: usize) -> Option<PtxInstr> {
 /// The unmasked load of `words` 32-bit words at once (1, 2 or 4), if there
 /// is one: its outputs are the words, its input the address. (An aligned
 /// LLVM vector load is no substitute: LLVM splits a vector load whose
-/// elements are only extracted into scalar loads, then merges them with the
-/// scalar path beside it.)
+/// elements are only extracted back into scalar loads.)
 pub fn vector_load(words: usize) -> Option<PtxInstr> {
     match words {
         1 => Some(LD_GLOBAL_B32),

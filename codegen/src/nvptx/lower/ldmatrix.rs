@@ -27,6 +27,41 @@ use crate::gpu::swizzle::{SwizzledRows, VEC};
 use crate::ir::ScalarType;
 use crate::nvptx::inline_ptx::{emit, ldmatrix};
 
+/// The runs of `VEC` registers of a tile laid out by `src` that hold `VEC`
+/// consecutive elements along `cdim`, starting at a multiple of `VEC`
+/// (so a 16-byte chunk of the swizzled layout), when the thread's own
+/// coordinate along `cdim` is a multiple of `VEC` too (no lane or warp
+/// basis below `VEC` along it).
+fn vector_runs(src: &TileLayout<'_>, cdim: usize) -> Vec<Vec<usize>> {
+    let below = |b: &Vec<u64>| b[cdim] % VEC != 0;
+    if src.lane_bases.iter().chain(&src.warp_bases).any(below) {
+        return Vec::new();
+    }
+    let mut at = std::collections::HashMap::new();
+    for (r, c) in src.reg_coord.iter().enumerate() {
+        if !src.is_dup_reg(r) {
+            at.entry(c.clone()).or_insert(r);
+        }
+    }
+    let mut runs = Vec::new();
+    for (r, c) in src.reg_coord.iter().enumerate() {
+        if src.is_dup_reg(r) || c[cdim] % VEC != 0 {
+            continue;
+        }
+        let run: Option<Vec<usize>> = (0..VEC)
+            .map(|i| {
+                let mut ci = c.clone();
+                ci[cdim] += i;
+                at.get(&ci).copied()
+            })
+            .collect();
+        if let Some(run) = run {
+            runs.push(run);
+        }
+    }
+    runs
+}
+
 impl<'ctx> Lowerer<'ctx, '_> {
     /// The runtime element offset of tile coordinate `(row, col)` of `sw`
     /// where `row`/`col` are i32 along the two tile dimensions.
@@ -69,9 +104,36 @@ impl<'ctx> Lowerer<'ctx, '_> {
     ) -> Result<(), NvptxError> {
         let owner = src.owner;
         let (regs, src) = (regs.to_vec(), src.clone());
+        let runs = vector_runs(&src, sw.cdim);
         self.when(owner, |this| {
+            let mut done = vec![false; regs.len()];
+            // Runs of VEC registers consecutive along the contiguous
+            // dimension fill one 16-byte chunk: one vector store.
+            for run in &runs {
+                let c = this.coords(&src, run[0])?;
+                let off = this.swizzled_offset(&sw, [c[0], c[1]])?;
+                let p = this.smem_ptr(elem, base, off)?;
+                let t = super::scalar_llvm(this.ctx, elem);
+                let vt = match t {
+                    inkwell::types::BasicTypeEnum::FloatType(f) => f.vec_type(VEC as u32),
+                    inkwell::types::BasicTypeEnum::IntType(i) => i.vec_type(VEC as u32),
+                    _ => return Err(NvptxError("internal: a 16-bit vector".into())),
+                };
+                let mut v = vt.get_undef();
+                for (i, &r) in run.iter().enumerate() {
+                    let idx = this.ctx.i32_type().const_int(i as u64, false);
+                    v = this
+                        .b
+                        .build_insert_element(v, regs[r], idx, "")
+                        .map_err(llvm)?;
+                    done[r] = true;
+                }
+                let st = this.b.build_store(p, v).map_err(llvm)?;
+                st.set_alignment(16)
+                    .map_err(|e| NvptxError(format!("LLVM: {e}")))?;
+            }
             for (r, &v) in regs.iter().enumerate() {
-                if src.is_dup_reg(r) {
+                if src.is_dup_reg(r) || done[r] {
                     continue;
                 }
                 let c = this.coords(&src, r)?;

@@ -5,16 +5,23 @@
 //!
 //! **Vector accesses.** Where `coalesce` recorded `vec = N` on a load or
 //! store, the pointer tile's registers come in runs of `N` whose addresses
-//! are consecutive. Per run, at run time, the thread checks that the first
+//! are consecutive. At run time each thread checks, per run, that the first
 //! address is aligned to the run's bytes (`N` x element bytes: 4, 8 or 16)
-//! and that the run's mask bits are all equal; then it does one access of
-//! 1, 2 or 4 32-bit words (`ld/st.global.v4.b32`, ...: inline PTX from the
-//! catalogue, predicated by the shared mask bit with the loaded words
-//! defaulting to the packed `other` values; loads without a mask use the
-//! unpredicated forms, not LLVM vector loads, which LLVM splits back into
-//! scalar loads), else one access per element as without a vector width. Kernels are not specialized on the alignment of their
-//! arguments, so only threads at ragged edges or over misaligned bases take
-//! the scalar path.
+//! and that the run's mask bits are all equal. When every run of the
+//! thread passes (the common case: only threads at ragged edges or over
+//! misaligned bases fail), the thread takes a straight-line path of one
+//! access of 1, 2 or 4 32-bit words per run (`ld/st.global.v4.b32`, ...:
+//! inline PTX from the catalogue, predicated by the run's shared mask bit,
+//! the loaded words defaulting to the packed `other` values); otherwise it
+//! takes the straight-line path of one access per element, as without a
+//! vector width. Kernels are not specialized on the alignment of their
+//! arguments (that would multiply the prebuilt variants).
+//!
+//! Measured on the bundled kernels with ptxas: a branch around every run,
+//! or per-run predication of both forms, raised register pressure (spills
+//! in kernels near the limit); one decision per access does not. Unmasked
+//! loads use inline PTX too: LLVM splits an aligned vector load whose
+//! elements are only extracted back into scalar loads.
 
 use inkwell::IntPredicate;
 use inkwell::types::{BasicTypeEnum, VectorType};
@@ -28,6 +35,10 @@ use crate::nvptx::inline_ptx::{
     PtxInstr, emit, predicated_load, predicated_store, predicated_vector_load,
     predicated_vector_store, vector_load,
 };
+
+/// A run of a vector access: its first register, and the mask bit all its
+/// elements share when the run is whole (`None` when unmasked).
+type Run<'ctx> = (usize, Option<IntValue<'ctx>>);
 
 /// `<n x t>` for a scalar LLVM type `t`.
 fn vector_of<'ctx>(t: BasicTypeEnum<'ctx>, n: usize) -> Result<VectorType<'ctx>, NvptxError> {
@@ -404,81 +415,129 @@ impl<'ctx> Lowerer<'ctx, '_> {
         }
     }
 
-    /// A run of consecutive elements at `ptrs` (see the module doc): one
-    /// vector load when the run is aligned and its mask bits agree, else
-    /// one load per element. `masked` holds the mask bits and the values of
-    /// masked-off elements.
-    fn load_run(
+    /// Whether every run of `vec` registers (copies skipped) of a tile can
+    /// be accessed at once (aligned, mask bits agreeing), and each run's
+    /// shared mask bit.
+    fn tile_is_whole(
+        &mut self,
+        bits: u32,
+        vec: usize,
+        d: &TileLayout<'ctx>,
+        ptrs: &[PointerValue<'ctx>],
+        conds: Option<&[IntValue<'ctx>]>,
+    ) -> Result<(IntValue<'ctx>, Vec<Run<'ctx>>), NvptxError> {
+        let bytes = u64::from(vec as u32 * bits / 8);
+        let mut all_whole: Option<IntValue<'ctx>> = None;
+        let mut runs = Vec::new();
+        for r in (0..ptrs.len()).step_by(vec) {
+            if d.is_dup_reg(r) {
+                continue;
+            }
+            let (whole, all) = self.run_is_whole(ptrs[r], bytes, conds.map(|c| &c[r..r + vec]))?;
+            all_whole = Some(match all_whole {
+                None => whole,
+                Some(w) => self.b.build_and(w, whole, "").map_err(llvm)?,
+            });
+            runs.push((r, all));
+        }
+        let all_whole = all_whole.unwrap_or_else(|| self.ctx.bool_type().const_int(1, false));
+        Ok((all_whole, runs))
+    }
+
+    /// A tile load with runs of `vec` consecutive registers, as two
+    /// straight-line paths: one vector load per run when every run of the
+    /// thread can (see [`Self::tile_is_whole`]), else one load per element.
+    #[allow(clippy::too_many_arguments)]
+    fn load_tile(
         &mut self,
         elem_t: BasicTypeEnum<'ctx>,
         bits: u32,
+        vec: usize,
+        d: &TileLayout<'ctx>,
         ptrs: &[PointerValue<'ctx>],
-        masked: Option<(&[IntValue<'ctx>], &[BasicValueEnum<'ctx>])>,
+        conds: Option<&[IntValue<'ctx>]>,
+        others: &[BasicValueEnum<'ctx>],
     ) -> Result<Vec<BasicValueEnum<'ctx>>, NvptxError> {
         let n = ptrs.len();
-        let bytes = (n as u32 * bits / 8) as u64;
-        let words = (bytes / 4) as usize;
-        let (whole, all) = self.run_is_whole(ptrs[0], bytes, masked.map(|m| m.0))?;
+        let words = vec * bits as usize / 32;
+        let (whole, runs) = self.tile_is_whole(bits, vec, d, ptrs, conds)?;
         let vec_bb = self.ctx.append_basic_block(self.function, "vec.whole");
         let scalar_bb = self.ctx.append_basic_block(self.function, "vec.split");
         let cont = self.ctx.append_basic_block(self.function, "vec.cont");
         self.b
             .build_conditional_branch(whole, vec_bb, scalar_bb)
             .map_err(llvm)?;
+        let i32t = self.ctx.i32_type();
 
         self.b.position_at_end(vec_bb);
-        let i32t = self.ctx.i32_type();
-        let (instr, args): (Option<PtxInstr>, Vec<BasicValueEnum<'ctx>>) = match (masked, all) {
-            (Some((_, others)), Some(all)) => {
-                let mut args: Vec<BasicValueEnum<'ctx>> = vec![ptrs[0].into(), all.into()];
-                let fallback = self.pack_words(others, elem_t)?;
-                args.extend(fallback.iter().map(|&w| BasicValueEnum::from(w)));
-                (predicated_vector_load(words), args)
+        let mut vector_vals: Vec<Option<BasicValueEnum<'ctx>>> = vec![None; n];
+        for &(r, all) in &runs {
+            let (instr, args): (Option<PtxInstr>, Vec<BasicValueEnum<'ctx>>) = match all {
+                Some(all) => {
+                    let mut args: Vec<BasicValueEnum<'ctx>> = vec![ptrs[r].into(), all.into()];
+                    let packed = self.pack_words(&others[r..r + vec], elem_t)?;
+                    args.extend(packed.iter().map(|&w| BasicValueEnum::from(w)));
+                    (predicated_vector_load(words), args)
+                }
+                None => (vector_load(words), vec![ptrs[r].into()]),
+            };
+            let instr = instr
+                .ok_or_else(|| NvptxError(format!("internal: no {words}-word vector load")))?;
+            let ret: BasicTypeEnum<'ctx> = if words == 1 {
+                i32t.into()
+            } else {
+                let fields: Vec<BasicTypeEnum<'ctx>> = vec![i32t.into(); words];
+                self.ctx.struct_type(&fields, false).into()
+            };
+            let got = emit(self.ctx, &self.b, self.arch, instr, Some(ret), &args)?
+                .expect("a load returns its value");
+            let words_v: Vec<IntValue<'ctx>> = if words == 1 {
+                vec![got.into_int_value()]
+            } else {
+                let sv = got.into_struct_value();
+                (0..words)
+                    .map(|i| {
+                        self.b
+                            .build_extract_value(sv, i as u32, "")
+                            .map(|w| w.into_int_value())
+                            .map_err(llvm)
+                    })
+                    .collect::<Result<_, _>>()?
+            };
+            for (k, v) in self
+                .unpack_words(&words_v, elem_t, vec)?
+                .into_iter()
+                .enumerate()
+            {
+                vector_vals[r + k] = Some(v);
             }
-            _ => (vector_load(words), vec![ptrs[0].into()]),
-        };
-        let instr =
-            instr.ok_or_else(|| NvptxError(format!("internal: no {words}-word vector load")))?;
-        let ret: BasicTypeEnum<'ctx> = if words == 1 {
-            i32t.into()
-        } else {
-            let fields: Vec<BasicTypeEnum<'ctx>> = vec![i32t.into(); words];
-            self.ctx.struct_type(&fields, false).into()
-        };
-        let r = emit(self.ctx, &self.b, self.arch, instr, Some(ret), &args)?
-            .expect("a load returns its value");
-        let got: Vec<IntValue<'ctx>> = if words == 1 {
-            vec![r.into_int_value()]
-        } else {
-            let sv = r.into_struct_value();
-            (0..words)
-                .map(|i| {
-                    self.b
-                        .build_extract_value(sv, i as u32, "")
-                        .map(|w| w.into_int_value())
-                        .map_err(llvm)
-                })
-                .collect::<Result<_, _>>()?
-        };
-        let vector_vals = self.unpack_words(&got, elem_t, n)?;
+        }
         let vec_end = self.b.get_insert_block().expect("positioned");
         self.b.build_unconditional_branch(cont).map_err(llvm)?;
 
         self.b.position_at_end(scalar_bb);
-        let mut scalar_vals = Vec::with_capacity(n);
-        for (k, &ptr) in ptrs.iter().enumerate() {
-            let m = masked.map(|(conds, others)| (conds[k], others[k]));
-            scalar_vals.push(self.load_one(elem_t, bits, ptr, m)?);
+        let mut scalar_vals: Vec<Option<BasicValueEnum<'ctx>>> = vec![None; n];
+        for &(r, _) in &runs {
+            for k in r..r + vec {
+                let m = conds.map(|c| (c[k], others[k]));
+                scalar_vals[k] = Some(self.load_one(elem_t, bits, ptrs[k], m)?);
+            }
         }
         let scalar_end = self.b.get_insert_block().expect("positioned");
         self.b.build_unconditional_branch(cont).map_err(llvm)?;
 
         self.b.position_at_end(cont);
-        let mut out = Vec::with_capacity(n);
-        for (v, s) in vector_vals.iter().zip(&scalar_vals) {
-            let phi = self.b.build_phi(elem_t, "").map_err(llvm)?;
-            phi.add_incoming(&[(v, vec_end), (s, scalar_end)]);
-            out.push(phi.as_basic_value());
+        let mut out: Vec<BasicValueEnum<'ctx>> = Vec::with_capacity(n);
+        for k in 0..n {
+            match (vector_vals[k], scalar_vals[k]) {
+                (Some(v), Some(s)) => {
+                    let phi = self.b.build_phi(elem_t, "").map_err(llvm)?;
+                    phi.add_incoming(&[(&v, vec_end), (&s, scalar_end)]);
+                    out.push(phi.as_basic_value());
+                }
+                // A copy of a register loaded before (its copy bits cleared).
+                _ => out.push(out[k & !(d.dup_reg_mask as usize)]),
+            }
         }
         Ok(out)
     }
@@ -500,45 +559,42 @@ impl<'ctx> Lowerer<'ctx, '_> {
             Some(d) => self.vector_width(&data, d, pointee)?,
             None => 1,
         };
+        if vec > 1
+            && let Some(d) = &layout
+        {
+            let d = d.clone();
+            let ptrs: Vec<PointerValue<'ctx>> = (0..n)
+                .map(|k| self.regs_of(&p, k).into_pointer_value())
+                .collect();
+            let conds: Option<Vec<IntValue<'ctx>>> = mask.as_ref().map(|m| {
+                (0..n)
+                    .map(|k| self.regs_of(m, k).into_int_value())
+                    .collect()
+            });
+            let others: Vec<BasicValueEnum<'ctx>> = (0..n)
+                .map(|k| other.as_ref().map_or(zero, |o| self.regs_of(o, k)))
+                .collect();
+            let out = self.load_tile(elem_t, bits, vec, &d, &ptrs, conds.as_deref(), &others)?;
+            self.set(data.results[0], Lowered::Tile(out, d));
+            return Ok(());
+        }
         let mut out: Vec<BasicValueEnum<'ctx>> = Vec::with_capacity(n);
-        let mut r = 0;
-        while r < n {
+        for r in 0..n {
             if let Some(d) = &layout
                 && d.is_dup_reg(r)
             {
                 // A copy of a register loaded before (its copy bits cleared).
                 out.push(out[r & !(d.dup_reg_mask as usize)]);
-                r += 1;
                 continue;
             }
-            let run = if vec > 1 { vec } else { 1 };
-            let ptrs: Vec<PointerValue<'ctx>> = (r..r + run)
-                .map(|k| self.regs_of(&p, k).into_pointer_value())
-                .collect();
-            let masked: Option<(Vec<IntValue<'ctx>>, Vec<BasicValueEnum<'ctx>>)> =
-                mask.as_ref().map(|m| {
-                    (
-                        (r..r + run)
-                            .map(|k| self.regs_of(m, k).into_int_value())
-                            .collect(),
-                        (r..r + run)
-                            .map(|k| other.as_ref().map_or(zero, |o| self.regs_of(o, k)))
-                            .collect(),
-                    )
-                });
-            if run > 1 {
-                let vals = self.load_run(
-                    elem_t,
-                    bits,
-                    &ptrs,
-                    masked.as_ref().map(|(c, o)| (c.as_slice(), o.as_slice())),
-                )?;
-                out.extend(vals);
-            } else {
-                let m = masked.map(|(c, o)| (c[0], o[0]));
-                out.push(self.load_one(elem_t, bits, ptrs[0], m)?);
-            }
-            r += run;
+            let ptr = self.regs_of(&p, r).into_pointer_value();
+            let masked = mask.as_ref().map(|m| {
+                (
+                    self.regs_of(m, r).into_int_value(),
+                    other.as_ref().map_or(zero, |o| self.regs_of(o, r)),
+                )
+            });
+            out.push(self.load_one(elem_t, bits, ptr, masked)?);
         }
         let result = match p {
             Lowered::Tile(_, d) => Lowered::Tile(out, d),
@@ -564,50 +620,50 @@ impl<'ctx> Lowerer<'ctx, '_> {
         }
     }
 
-    /// A run of consecutive elements (see the module doc): one vector store
-    /// when the run is aligned and its mask bits `conds` agree, else one
-    /// store per element; either only in the owner thread.
-    fn store_run(
+    /// A tile store with runs of `vec` consecutive registers, as two
+    /// straight-line paths (see [`Self::load_tile`]); only the owner stores.
+    fn store_tile(
         &mut self,
         bits: u32,
+        vec: usize,
+        d: &TileLayout<'ctx>,
         ptrs: &[PointerValue<'ctx>],
         vals: &[BasicValueEnum<'ctx>],
         conds: Option<&[IntValue<'ctx>]>,
-        owner: IntValue<'ctx>,
     ) -> Result<(), NvptxError> {
-        let n = ptrs.len();
-        let bytes = (n as u32 * bits / 8) as u64;
-        let words = (bytes / 4) as usize;
+        let words = vec * bits as usize / 32;
         let elem_t = vals[0].get_type();
-        let (whole, all) = self.run_is_whole(ptrs[0], bytes, conds)?;
+        let (whole, runs) = self.tile_is_whole(bits, vec, d, ptrs, conds)?;
         let vec_bb = self.ctx.append_basic_block(self.function, "vec.whole");
         let scalar_bb = self.ctx.append_basic_block(self.function, "vec.split");
         let cont = self.ctx.append_basic_block(self.function, "vec.cont");
         self.b
             .build_conditional_branch(whole, vec_bb, scalar_bb)
             .map_err(llvm)?;
-
         self.b.position_at_end(vec_bb);
-        let pred = match all {
-            Some(all) => self.b.build_and(owner, all, "").map_err(llvm)?,
-            None => owner,
-        };
         let instr = predicated_vector_store(words)
             .ok_or_else(|| NvptxError(format!("internal: no {words}-word predicated store")))?;
-        let packed = self.pack_words(vals, elem_t)?;
-        let mut args: Vec<BasicValueEnum<'ctx>> = vec![ptrs[0].into()];
-        args.extend(packed.iter().map(|&w| BasicValueEnum::from(w)));
-        args.push(pred.into());
-        emit(self.ctx, &self.b, self.arch, instr, None, &args)?;
-        self.b.build_unconditional_branch(cont).map_err(llvm)?;
-
-        self.b.position_at_end(scalar_bb);
-        for k in 0..n {
-            let cond = match conds {
-                Some(c) => self.b.build_and(owner, c[k], "").map_err(llvm)?,
-                None => owner,
+        for &(r, all) in &runs {
+            let pred = match all {
+                Some(all) => self.b.build_and(d.owner, all, "").map_err(llvm)?,
+                None => d.owner,
             };
-            self.store_one(bits, ptrs[k], vals[k], cond)?;
+            let packed = self.pack_words(&vals[r..r + vec], elem_t)?;
+            let mut args: Vec<BasicValueEnum<'ctx>> = vec![ptrs[r].into()];
+            args.extend(packed.iter().map(|&w| BasicValueEnum::from(w)));
+            args.push(pred.into());
+            emit(self.ctx, &self.b, self.arch, instr, None, &args)?;
+        }
+        self.b.build_unconditional_branch(cont).map_err(llvm)?;
+        self.b.position_at_end(scalar_bb);
+        for &(r, _) in &runs {
+            for k in r..r + vec {
+                let cond = match conds {
+                    Some(c) => self.b.build_and(d.owner, c[k], "").map_err(llvm)?,
+                    None => d.owner,
+                };
+                self.store_one(bits, ptrs[k], vals[k], cond)?;
+            }
         }
         self.b.build_unconditional_branch(cont).map_err(llvm)?;
         self.b.position_at_end(cont);
@@ -644,32 +700,35 @@ impl<'ctx> Lowerer<'ctx, '_> {
                 let pointee = self.pointee(&data)?;
                 let bits = pointee.bits();
                 let vec = self.vector_width(&data, &d, pointee)?;
-                let mut r = 0;
-                while r < n {
-                    if d.is_dup_reg(r) {
-                        r += 1; // a copy of an element another register stores
-                        continue;
-                    }
-                    let ptrs: Vec<PointerValue<'ctx>> = (r..r + vec)
+                if vec > 1 {
+                    let ptrs: Vec<PointerValue<'ctx>> = (0..n)
                         .map(|k| self.regs_of(&p, k).into_pointer_value())
                         .collect();
                     let vals: Vec<BasicValueEnum<'ctx>> =
-                        (r..r + vec).map(|k| self.regs_of(&v, k)).collect();
+                        (0..n).map(|k| self.regs_of(&v, k)).collect();
                     let conds: Option<Vec<IntValue<'ctx>>> = mask.as_ref().map(|m| {
-                        (r..r + vec)
+                        (0..n)
                             .map(|k| self.regs_of(m, k).into_int_value())
                             .collect()
                     });
-                    if vec > 1 {
-                        self.store_run(bits, &ptrs, &vals, conds.as_deref(), d.owner)?;
-                    } else {
-                        let cond = match &conds {
-                            Some(c) => self.b.build_and(d.owner, c[0], "").map_err(llvm)?,
-                            None => d.owner,
-                        };
-                        self.store_one(bits, ptrs[0], vals[0], cond)?;
+                    return self.store_tile(bits, vec, &d, &ptrs, &vals, conds.as_deref());
+                }
+                for r in 0..n {
+                    if d.is_dup_reg(r) {
+                        continue; // a copy of an element another register stores
                     }
-                    r += vec;
+                    let mut cond = d.owner;
+                    if let Some(m) = &mask {
+                        cond = self
+                            .b
+                            .build_and(cond, self.regs_of(m, r).into_int_value(), "")
+                            .map_err(llvm)?;
+                    }
+                    let (ptr, val) = (
+                        self.regs_of(&p, r).into_pointer_value(),
+                        self.regs_of(&v, r),
+                    );
+                    self.store_one(bits, ptr, val, cond)?;
                 }
                 Ok(())
             }
