@@ -40,8 +40,8 @@ impl Arch {
     /// The shared memory a kernel compiled for this target may use when
     /// the compiler can choose (resident tensor-core operands,
     /// `allocate-shared-memory`): what every device that runs its PTX grants
-    /// a block: 64 KB on Turing; 99 KB from sm_80 on, since sm_80's PTX also
-    /// runs on sm_86/sm_89 (99 KB) where their own equals it.
+    /// a block: 64 KB on Turing; 99 KB from `sm_80` on, since the `sm_80` PTX also
+    /// runs on `sm_86` and `sm_89` (99 KB) where their own equals it.
     pub fn resident_shared_budget(self) -> u64 {
         match self {
             Arch::Sm75 => 64 * 1024,

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! tilefuse prebuild --ir DUMP [--out DIR] [--arch sm_XX]...    (feature `llvm`)
-//! tilefuse dump FILE.rs [--kernel K] [--const NAME=V]... [--stage tile|specialized|optimized|all]
+//! tilefuse dump FILE.rs [--kernel K] [--const NAME=V]... [--stage tile|specialized|optimized|gpu|ptx|all]
 //! ```
 //!
 //! `prebuild` compiles the bundled kernels to PTX from a kernel dump (the
@@ -19,6 +19,9 @@
 //!   file has several kernels);
 //! - `optimized`: after the tile pipeline (inline, canonicalize, CSE, DCE),
 //!   the kernel alone (its device functions are inlined);
+//! - `gpu`: the optimized kernel after the GPU passes for `--arch` and
+//!   `--num-warps` (every tile value's layout, conversions, shared memory,
+//!   barriers: what the lowering sees);
 //! - `ptx`: the PTX of the optimized kernel for `--arch` (default `sm_80`)
 //!   with `--num-warps` warps (default 4); needs the `llvm` feature;
 //! - `all`: tile, specialized and optimized in turn, headed by `// ----- <stage>`.
@@ -30,13 +33,14 @@ use tilefuse_codegen::ir::{ConstValue, FuncKind, Module, print_module};
 use tilefuse_codegen::passes::pipeline::{keep_only_kernel, run_tile_pipeline};
 use tilefuse_codegen::passes::specialize;
 
-const USAGE: &str = "usage: tilefuse dump FILE.rs [--kernel K] [--const NAME=V]... [--stage tile|specialized|optimized|ptx|all] [--arch sm_80] [--num-warps 4]";
+const USAGE: &str = "usage: tilefuse dump FILE.rs [--kernel K] [--const NAME=V]... [--stage tile|specialized|optimized|gpu|ptx|all] [--arch sm_80] [--num-warps 4]";
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Stage {
     Tile,
     Specialized,
     Optimized,
+    Gpu,
     Ptx,
     All,
 }
@@ -94,11 +98,12 @@ fn parse_args(args: &[String]) -> Result<DumpArgs, String> {
                     "tile" => Stage::Tile,
                     "specialized" => Stage::Specialized,
                     "optimized" => Stage::Optimized,
+                    "gpu" => Stage::Gpu,
                     "ptx" => Stage::Ptx,
                     "all" => Stage::All,
                     s => {
                         return Err(format!(
-                            "unknown stage `{s}`: use tile, specialized, optimized, ptx or all"
+                            "unknown stage `{s}`: use tile, specialized, optimized, gpu, ptx or all"
                         ));
                     }
                 }
@@ -195,21 +200,35 @@ fn dump(args: &DumpArgs) -> Result<String, String> {
         }
         out.push_str(&print_module(&specialized));
     }
+    if args.stage == Stage::Gpu {
+        let arch = arch_of(args)?;
+        let mut m = specialized.clone();
+        for f in &mut m.funcs {
+            tilefuse_codegen::gpu::pipeline::run_gpu_pipeline(f, arch, args.num_warps)
+                .map_err(|e| e.to_string())?;
+        }
+        out.push_str(&print_module(&m));
+    }
     if args.stage == Stage::Ptx {
         out.push_str(&ptx(&specialized, &kernel, args)?);
     }
     Ok(out)
 }
 
+/// The `--arch` target.
+fn arch_of(args: &DumpArgs) -> Result<tilefuse_codegen::arch::Arch, String> {
+    use tilefuse_codegen::arch::Arch;
+    Arch::from_name(&args.arch).ok_or_else(|| {
+        let names: Vec<&str> = Arch::ALL.iter().map(|a| a.name()).collect();
+        format!("unknown --arch `{}`: use one of {names:?}", args.arch)
+    })
+}
+
 /// The PTX of the optimized kernel (the NVPTX backend, feature `llvm`).
 #[cfg(feature = "llvm")]
 fn ptx(module: &Module, kernel: &str, args: &DumpArgs) -> Result<String, String> {
-    use tilefuse_codegen::nvptx::Arch;
     use tilefuse_codegen::nvptx::lower::{LowerOptions, lower_to_ptx};
-    let arch = Arch::from_name(&args.arch).ok_or_else(|| {
-        let names: Vec<&str> = Arch::ALL.iter().map(|a| a.name()).collect();
-        format!("unknown --arch `{}`: use one of {names:?}", args.arch)
-    })?;
+    let arch = arch_of(args)?;
     lower_to_ptx(
         module,
         kernel,

@@ -2,7 +2,7 @@
 //! `mma.sync` layouts, before layouts are inferred (after Triton's
 //! `AccelerateMatmul`).
 //!
-//! For a dot of 16-bit inputs (f16; bf16 from sm_80) with an f32
+//! For a dot of 16-bit inputs (f16; bf16 from `sm_80`) with an f32
 //! accumulator whose tiles fit the instruction (`M >= 16`, `N >= 8`, `K` a
 //! multiple of 16, or 8), the pass
 //!
@@ -10,18 +10,18 @@
 //!   it chooses here ([`choose_warps`]);
 //! - converts both operands to the matching [`Encoding::DotOp`] layouts
 //!   (`tile.convert_layout` with that `layout`), right where each operand
-//!   is defined, so that one loaded before a loop (FlashAttention's Q) is
+//!   is defined, so that one loaded before a loop (`FlashAttention`'s Q) is
 //!   converted once, and an operand two dots share is converted once.
 //!
 //! `convert-to-gpu` then treats those layouts as fixed: the accumulator's
 //! whole class (the loop-carried `acc`, what scales it, what stores it)
 //! takes the `mma` layout, and its row and column slices follow. An operand
-//! already in its dot-operand layout (FlashAttention's `P`, the accumulator
+//! already in its dot-operand layout (`FlashAttention`'s `P`, the accumulator
 //! of the first dot in the second's A layout) needs no movement, and
 //! `remove-layout-conversions` drops that conversion.
 //!
 //! Which instruction runs is the lowering's business (`nvptx::lower::dot`):
-//! m16n8k16 on sm_80 and newer, two m16n8k8 on sm_75, m16n8k8 where `K` is 8.
+//! m16n8k16 on `sm_80` and newer, two m16n8k8 on `sm_75`, m16n8k8 where `K` is 8.
 //! Other dots (f32 or integer inputs, smaller tiles) stay on the SIMT path.
 
 use std::collections::{HashMap, HashSet};

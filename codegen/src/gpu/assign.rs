@@ -6,12 +6,15 @@
 //!
 //! 1. **Classes.** Values that must share a layout are unified: the
 //!    operands and results of elementwise ops, loads, stores, atomics,
-//!    scans, sorts and `broadcast` (a blocked encoding fits any shape), a
-//!    `dot`'s accumulator and result, and everything a loop or `if`
-//!    carries (init, region argument, yielded value, result).
+//!    scans and sorts, a `dot`'s accumulator and result, and everything a
+//!    loop or `if` carries (init, region argument, yielded value, result).
 //! 2. **Relations.** `expand_dims(x, d)` wants `x` in `slice(d, layout of
 //!    the result)`; a reduction along `d` gives `slice(d, layout of the
-//!    operand)`. These relate a class to one of a rank above.
+//!    operand)`. These relate a class to one of a rank above. A
+//!    `broadcast` wants its operand in its result's layout (every encoding
+//!    fits any shape). Broadcasts relate rather than unify so that an index
+//!    tile shared by two accesses (after CSE, `d[None, :]` in the addresses
+//!    of V and of the output) does not glue their classes into one layout.
 //! 3. **Assignment**, highest rank first: a class that a relation derives
 //!    from an assigned class takes that slice; a class holding memory
 //!    accesses that [`coalesce`](super::coalesce) lays out otherwise (turned
@@ -64,15 +67,141 @@ impl UnionFind {
     }
 }
 
-/// `child = slice(dim, parent)`, from the op `at`.
+/// `child = slice(dim, parent)`; with no `dim`, `child = parent` (the
+/// operand of a `broadcast`: blocked and tensor-core layouts fit any shape).
 struct Relation {
     child: ValueId,
     parent: ValueId,
-    dim: usize,
+    dim: Option<usize>,
 }
 
 fn rank_of(body: &Body, v: ValueId) -> usize {
     body.ty(v).shape().len()
+}
+
+/// Ops whose tile results are recomputed per memory access by
+/// [`own_address_chains`]: cheap, pure, region-free index arithmetic.
+fn is_index_op(kind: OpKind) -> bool {
+    matches!(
+        kind,
+        OpKind::Constant
+            | OpKind::Arange
+            | OpKind::Splat
+            | OpKind::Broadcast
+            | OpKind::ExpandDims
+            | OpKind::AddPtr
+            | OpKind::Binary(_)
+            | OpKind::Unary(_)
+            | OpKind::Cmp
+            | OpKind::Select
+            | OpKind::Cast
+    )
+}
+
+/// Gives every load, store and atomic its own copy of the index arithmetic
+/// computing its pointers and mask, when that arithmetic is shared with
+/// another access (CSE merges `rows * stride + cols` of Q's load and O's
+/// store). Classes unify an access with everything its pointers are computed
+/// from, so a shared computation would force one layout on accesses that
+/// want different ones (O's is the accumulator's tensor-core layout, Q's a
+/// coalesced one). Each copy sits right after its original, so nothing
+/// moves into loops; LLVM merges copies that end up in the same layout.
+pub fn own_address_chains(body: &mut Body) -> bool {
+    let ops = body.walk(body.entry());
+    let mut uses: HashMap<ValueId, usize> = HashMap::new();
+    for &op in &ops {
+        for &v in &body.op(op).operands {
+            *uses.entry(v).or_default() += 1;
+        }
+    }
+    let mut changed = false;
+    let mut claimed: std::collections::HashSet<OpId> = std::collections::HashSet::new();
+    for &mem in &ops {
+        let kind = body.op(mem).kind;
+        if !matches!(
+            kind,
+            OpKind::Load | OpKind::Store | OpKind::AtomicRmw | OpKind::AtomicCas
+        ) {
+            continue;
+        }
+        // The index ops upstream of the access's pointer and mask.
+        let value_operand = match kind {
+            OpKind::Store => Some(1),
+            _ => None,
+        };
+        let mut chain: Vec<OpId> = Vec::new();
+        let mut work: Vec<ValueId> = body
+            .op(mem)
+            .operands
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| Some(i) != value_operand && i < 3)
+            .map(|(_, &v)| v)
+            .collect();
+        while let Some(v) = work.pop() {
+            let Some(d) = body.def_op(v) else { continue };
+            if !body.ty(v).is_tile() || !is_index_op(body.op(d).kind) || chain.contains(&d) {
+                continue;
+            }
+            chain.push(d);
+            work.extend(body.op(d).operands.iter().copied());
+            if chain.len() > 48 {
+                break;
+            }
+        }
+        let shared = chain.iter().any(|&d| {
+            body.op(d)
+                .results
+                .iter()
+                .any(|r| uses.get(r).copied().unwrap_or(0) > 1)
+        });
+        // The first access keeps the originals; the others get copies.
+        if !shared || chain.iter().all(|d| claimed.insert(*d)) {
+            continue;
+        }
+        let mut copy: HashMap<ValueId, ValueId> = HashMap::new();
+        // Copy in program order (the walk order), each right after its original.
+        let mut ordered = chain.clone();
+        ordered.sort_by_key(|d| ops.iter().position(|o| o == d));
+        for d in ordered {
+            let data = body.op(d).clone();
+            let operands = data
+                .operands
+                .iter()
+                .map(|v| copy.get(v).copied().unwrap_or(*v))
+                .collect();
+            let types = data.results.iter().map(|&r| body.ty(r).clone()).collect();
+            let c = body.create_op(
+                data.kind,
+                operands,
+                types,
+                data.attrs.clone(),
+                vec![],
+                data.loc,
+            );
+            let (r, i) = body.position(d).expect("linked");
+            body.insert_op(r, i + 1, c);
+            for (&old, &new) in data.results.iter().zip(&body.op(c).results.clone()) {
+                copy.insert(old, new);
+            }
+        }
+        let new_operands: Vec<ValueId> = body
+            .op(mem)
+            .operands
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                if Some(i) == value_operand {
+                    *v
+                } else {
+                    copy.get(v).copied().unwrap_or(*v)
+                }
+            })
+            .collect();
+        body.op_mut(mem).operands = new_operands;
+        changed = true;
+    }
+    changed
 }
 
 /// Runs convert-to-gpu on kernel `f` for `num_warps` warps.
@@ -83,6 +212,7 @@ pub fn run(f: &mut Func, num_warps: u32) -> Result<bool, PassError> {
             return Ok(false); // Already converted.
         }
     }
+    let split = own_address_chains(&mut f.body);
     let coalesced = super::coalesce::preferred(f, num_warps);
     let body = &mut f.body;
     let n = body.num_values();
@@ -127,18 +257,24 @@ pub fn run(f: &mut Func, num_warps: u32) -> Result<bool, PassError> {
             | OpKind::Scan
             | OpKind::Sort
             | OpKind::TopK
-            | OpKind::Broadcast
             | OpKind::Assert => {
                 let all: Vec<ValueId> = d.operands.iter().chain(&d.results).copied().collect();
                 unite_all(&mut uf, body, &all);
             }
             OpKind::Dot => unite_all(&mut uf, body, &[d.operands[2], d.results[0]]),
+            OpKind::Broadcast if is_tile(body, d.operands[0]) => {
+                relations.push(Relation {
+                    child: d.operands[0],
+                    parent: d.results[0],
+                    dim: None,
+                });
+            }
             OpKind::ExpandDims => {
                 let dim = d.attr("axis").and_then(Attr::as_int).unwrap_or(0) as usize;
                 relations.push(Relation {
                     child: d.operands[0],
                     parent: d.results[0],
-                    dim,
+                    dim: Some(dim),
                 });
             }
             OpKind::Reduce if is_tile(body, d.results[0]) => {
@@ -146,7 +282,7 @@ pub fn run(f: &mut Func, num_warps: u32) -> Result<bool, PassError> {
                 relations.push(Relation {
                     child: d.results[0],
                     parent: d.operands[0],
-                    dim,
+                    dim: Some(dim),
                 });
             }
             OpKind::For => {
@@ -191,7 +327,20 @@ pub fn run(f: &mut Func, num_warps: u32) -> Result<bool, PassError> {
         }
     }
     let mut classes: Vec<usize> = members.keys().copied().collect();
-    classes.sort_by_key(|&c| (std::cmp::Reverse(rank_of(body, members[&c][0])), c));
+    // Highest rank first; at one rank, the operands of broadcasts after the
+    // classes they broadcast into (so they can take their layout).
+    let bcast_child: std::collections::HashSet<usize> = relations
+        .iter()
+        .filter(|r| r.dim.is_none())
+        .map(|r| uf.find(r.child.0 as usize))
+        .collect();
+    classes.sort_by_key(|&c| {
+        (
+            std::cmp::Reverse(rank_of(body, members[&c][0])),
+            bcast_child.contains(&c),
+            c,
+        )
+    });
     // Memory accesses that coalesce better another way (see `coalesce`),
     // except in classes of `dot` operands (the SIMT dot stages them
     // row-major) and with one element per thread in classes of `dot`
@@ -238,7 +387,10 @@ pub fn run(f: &mut Func, num_warps: u32) -> Result<bool, PassError> {
             }
             class_enc
                 .get(&uf.find(r.parent.0 as usize))
-                .map(|p| p.sliced(r.dim))
+                .map(|p| match r.dim {
+                    Some(d) => p.sliced(d),
+                    None => p.clone(),
+                })
         });
         let rank = rank_of(body, members[&c][0]);
         let enc = derived
@@ -261,6 +413,16 @@ pub fn run(f: &mut Func, num_warps: u32) -> Result<bool, PassError> {
             OpKind::ExpandDims => {
                 let dim = d.attr("axis").and_then(Attr::as_int).unwrap_or(0) as usize;
                 let want = layouts[&d.results[0]].sliced(dim);
+                let x = d.operands[0];
+                if !same_layout(body, x, &layouts[&x], &want)? {
+                    let c = convert_before(body, op, x, &want);
+                    layouts.insert(c, want);
+                    body.op_mut(op).operands[0] = c;
+                    changed = true;
+                }
+            }
+            OpKind::Broadcast if is_tile(body, d.operands[0]) => {
+                let want = layouts[&d.results[0]].clone();
                 let x = d.operands[0];
                 if !same_layout(body, x, &layouts[&x], &want)? {
                     let c = convert_before(body, op, x, &want);
@@ -305,7 +467,7 @@ pub fn run(f: &mut Func, num_warps: u32) -> Result<bool, PassError> {
     for op in body.walk(body.entry()) {
         table::set(body, op, &layouts);
     }
-    Ok(changed || !layouts.is_empty())
+    Ok(split || changed || !layouts.is_empty())
 }
 
 fn has_tile_result(body: &Body, op: OpId) -> bool {

@@ -30,7 +30,7 @@
 //! the columns first, then the rows. `dot_op` is the matching A (`m16 x k`)
 //! or B (`k x n8`) operand fragment; with `kw = 2` (16-bit inputs) the A
 //! operand of a tile is the *same* linear layout as the accumulator of one
-//! of the same shape, which is why FlashAttention's `P` goes from the first
+//! of the same shape, which is why `FlashAttention`'s `P` goes from the first
 //! dot into the second without moving.
 
 use std::fmt;
@@ -77,7 +77,7 @@ pub enum Encoding {
     },
 }
 
-/// The warps of an `mma.sync` (version 2: m16n8kK on sm_75 and newer)
+/// The warps of an `mma.sync` (version 2: m16n8kK on `sm_75` and newer)
 /// accumulator: `wpc[0]` along the rows, `wpc[1]` along the columns.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Mma {

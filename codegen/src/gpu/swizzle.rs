@@ -2,7 +2,7 @@
 //! `ldmatrix` (a layout decision, so the allocation pass and the lowering
 //! agree on it): the tile is stored with its *source's* fastest dimension
 //! contiguous (so the owners write runs of consecutive elements), in rows
-//! of 16-byte chunks whose index is XORed with the row (Triton's swizzled
+//! of 16-byte chunks whose index is `XORed` with the row (Triton's swizzled
 //! shared layout, [`crate::layout::swizzled_shared`]): the 8 rows one
 //! `ldmatrix` matrix reads then fall in 8 different bank groups.
 

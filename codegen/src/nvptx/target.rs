@@ -12,7 +12,7 @@ pub use crate::arch::Arch;
 pub const TRIPLE: &str = "nvptx64-nvidia-cuda";
 
 /// The LLVM target features of `arch`: its default PTX ISA (the oldest that
-/// has the target), except sm_75, which gets PTX 6.5, the oldest with
+/// has the target), except `sm_75`, which gets PTX 6.5, the oldest with
 /// `mma.sync.m16n8k8` (CUDA 10.2 drivers and newer).
 pub fn features(arch: Arch) -> &'static str {
     match arch {

@@ -239,7 +239,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
                         self.resident.insert(data.results[0], res);
                         return Ok(());
                     }
-                    let out = self.to_dot_operand(&regs, &src, &dst, &de, swz, elem)?;
+                    let out = self.convert_to_dot_operand(&regs, &src, &dst, &de, swz, elem)?;
                     self.set(data.results[0], Lowered::Tile(out, dst));
                     return Ok(());
                 }

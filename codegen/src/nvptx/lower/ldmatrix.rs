@@ -6,7 +6,7 @@
 //! there: its dots load the matrices of one `k` step at a time
 //! (`load_matrices`, from `mma.rs`), so only that step's fragments take
 //! registers. Otherwise every matrix is loaded into registers now
-//! (`to_dot_operand`).
+//! (`convert_to_dot_operand`).
 //!
 //! An operand fragment register holds two elements consecutive along `k`.
 //! Each 8x8 block of the operand (8 along the other dimension `o`, 8
@@ -33,7 +33,7 @@ use crate::nvptx::inline_ptx::{emit, ldmatrix};
 /// coordinate along `cdim` is a multiple of `VEC` too (no lane or warp
 /// basis below `VEC` along it).
 fn vector_runs(src: &TileLayout<'_>, cdim: usize) -> Vec<Vec<usize>> {
-    let below = |b: &Vec<u64>| b[cdim] % VEC != 0;
+    let below = |b: &Vec<u64>| !b[cdim].is_multiple_of(VEC);
     if src.lane_bases.iter().chain(&src.warp_bases).any(below) {
         return Vec::new();
     }
@@ -88,7 +88,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let row_off = b.build_int_mul(row, k(sw.row_len), "").map_err(llvm)?;
         let chunk_off = b.build_int_mul(chunk, k(VEC), "").map_err(llvm)?;
         let off = b.build_int_add(row_off, chunk_off, "").map_err(llvm)?;
-        Ok(b.build_int_add(off, within, "swz").map_err(llvm)?)
+        b.build_int_add(off, within, "swz").map_err(llvm)
     }
 
     /// Stores `regs` (laid out by `src`) at `base` bytes in the swizzled
@@ -266,7 +266,7 @@ impl<'ctx> Lowerer<'ctx, '_> {
     /// Converts `regs` (laid out by `src`) into the 16-bit dot-operand
     /// layout `dst` now: staged through shared memory at offset 0, every
     /// matrix loaded into registers.
-    pub(super) fn to_dot_operand(
+    pub(super) fn convert_to_dot_operand(
         &mut self,
         regs: &[BasicValueEnum<'ctx>],
         src: &TileLayout<'ctx>,

@@ -11,7 +11,7 @@
 //! in the thread's coordinate). Each pair of 16-bit elements along `k` is
 //! packed into one 32-bit register.
 //!
-//! The instruction: m16n8k16 on sm_80 and newer; on sm_75, and where `K` is
+//! The instruction: m16n8k16 on `sm_80` and newer; on `sm_75`, and where `K` is
 //! 8, m16n8k8 (a 16-wide `k` step is then two of them). The loop runs over
 //! `k` steps outermost: an operand staged in shared memory (resident, see
 //! `ldmatrix.rs`) is loaded one step's fragments at a time, right before
