@@ -83,7 +83,7 @@ use crate::passes::pipeline::PassError;
 /// The pass name used in errors and dumps.
 pub const NAME: &str = "insert-barriers";
 
-/// A set of shared-memory buffers.
+/// A set of shared-memory buffers (a bit each).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Buffers(u8);
 
@@ -95,10 +95,21 @@ impl Buffers {
     /// The static buffer of atomics.
     pub const ATOMIC: Buffers = Buffers(2);
     /// The buffers of resident tensor-core operands (`smem_offset`), above
-    /// the dynamic buffer's transient part.
-    pub const RESIDENT: Buffers = Buffers(4);
+    /// the dynamic buffer's transient part: one bit each ([`Buffers::resident`]).
+    pub const RESIDENT: Buffers = Buffers(!3);
     /// Every buffer.
-    pub const ALL: Buffers = Buffers(7);
+    pub const ALL: Buffers = Buffers(!0);
+
+    /// The buffer of the `i`-th resident operand (by offset); beyond six,
+    /// they share bits (which only costs barriers).
+    pub fn resident(i: usize) -> Buffers {
+        Buffers(4 << (i % 6))
+    }
+
+    /// True when every buffer of the set is a resident operand's.
+    pub fn only_resident(self) -> bool {
+        !self.is_empty() && self.0 & 3 == 0
+    }
 
     /// The buffers in either set.
     pub fn union(self, other: Buffers) -> Buffers {
@@ -164,7 +175,9 @@ pub fn buffers_of(
     let mut b = Buffers::NONE;
     match d.attr(SMEM_BYTES) {
         None | Some(Attr::Int(0)) => {}
-        Some(Attr::Int(_)) if d.attr(SMEM_OFFSET).is_some() => b = b.union(Buffers::RESIDENT),
+        Some(Attr::Int(_)) if d.attr(SMEM_OFFSET).is_some() => {
+            b = b.union(resident_buffer(f, op));
+        }
         Some(Attr::Int(n)) if *n > 0 => b = b.union(Buffers::DYNAMIC),
         Some(other) => {
             return Err(err(
@@ -187,16 +200,30 @@ pub fn buffers_of(
 /// `ldmatrix`, after the conversion's own barrier).
 pub fn reads_of(f: &Func, op: OpId) -> Buffers {
     let d = f.body.op(op);
-    let staged = |v| {
-        f.body
-            .def_op(v)
-            .is_some_and(|o| f.body.op(o).attr(SMEM_OFFSET).is_some())
-    };
-    if d.kind == OpKind::Dot && d.operands.iter().any(|&v| staged(v)) {
-        Buffers::RESIDENT
-    } else {
-        Buffers::NONE
+    if d.kind != OpKind::Dot {
+        return Buffers::NONE;
     }
+    d.operands
+        .iter()
+        .filter_map(|&v| f.body.def_op(v))
+        .filter(|&o| f.body.op(o).attr(SMEM_OFFSET).is_some())
+        .fold(Buffers::NONE, |b, o| b.union(resident_buffer(f, o)))
+}
+
+/// The buffer of resident conversion `op`: its rank among the kernel's
+/// resident offsets.
+fn resident_buffer(f: &Func, op: OpId) -> Buffers {
+    let offset = |o: OpId| f.body.op(o).attr(SMEM_OFFSET).and_then(Attr::as_int);
+    let mut offsets: Vec<i64> = f
+        .body
+        .walk(f.body.entry())
+        .into_iter()
+        .filter_map(offset)
+        .collect();
+    offsets.sort_unstable();
+    offsets.dedup();
+    let mine = offset(op).unwrap_or(0);
+    Buffers::resident(offsets.iter().position(|&x| x == mine).unwrap_or(0))
 }
 
 /// The dataflow over the structured IR (see the module doc).
@@ -259,11 +286,7 @@ impl Flow<'_> {
                         // A staging of resident operands only writes (its
                         // dots read later), so after its barrier nothing is
                         // in flight.
-                        state = if b == Buffers::RESIDENT {
-                            Buffers::NONE
-                        } else {
-                            b
-                        };
+                        state = if b.only_resident() { Buffers::NONE } else { b };
                     }
                 }
             }
@@ -365,6 +388,10 @@ mod tests {
         );
         assert_eq!(Buffers::NONE.union(Buffers::DYNAMIC), Buffers::DYNAMIC);
         assert!(!Buffers::NONE.overlaps(Buffers::ALL));
+        let (q, k) = (Buffers::resident(0), Buffers::resident(1));
+        assert!(!q.overlaps(k) && q.only_resident() && Buffers::RESIDENT.overlaps(k));
+        assert!(!q.union(Buffers::DYNAMIC).only_resident());
+        assert_eq!(Buffers::resident(6), q);
     }
 
     /// Builds random structured programs whose leaves use random buffers.

@@ -394,6 +394,27 @@ impl<'ctx> Lowerer<'ctx, '_> {
         }
     }
 
+    /// The address of element `i` of a run starting at `first` (runs hold
+    /// consecutive addresses: the `vec` attribute says so). Addressing the
+    /// per-element path from the run's first pointer leaves the other
+    /// pointers of the tile dead, so they take no registers (LLVM would
+    /// otherwise keep one 64-bit base per element live across loops).
+    fn run_element(
+        &mut self,
+        first: PointerValue<'ctx>,
+        i: usize,
+        bits: u32,
+    ) -> Result<PointerValue<'ctx>, NvptxError> {
+        if i == 0 {
+            return Ok(first);
+        }
+        let off = self
+            .ctx
+            .i64_type()
+            .const_int((i as u64) * u64::from(bits / 8), false);
+        super::super::kernel::gep(&self.b, self.ctx.i8_type(), first, &[off], "")
+    }
+
     /// One element: `*ptr`, or `cond ? *ptr : otherwise` under a mask.
     fn load_one(
         &mut self,
@@ -520,7 +541,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
         for &(r, _) in &runs {
             for k in r..r + vec {
                 let m = conds.map(|c| (c[k], others[k]));
-                scalar_vals[k] = Some(self.load_one(elem_t, bits, ptrs[k], m)?);
+                let p = self.run_element(ptrs[r], k - r, bits)?;
+                scalar_vals[k] = Some(self.load_one(elem_t, bits, p, m)?);
             }
         }
         let scalar_end = self.b.get_insert_block().expect("positioned");
@@ -662,7 +684,8 @@ impl<'ctx> Lowerer<'ctx, '_> {
                     Some(c) => self.b.build_and(d.owner, c[k], "").map_err(llvm)?,
                     None => d.owner,
                 };
-                self.store_one(bits, ptrs[k], vals[k], cond)?;
+                let p = self.run_element(ptrs[r], k - r, bits)?;
+                self.store_one(bits, p, vals[k], cond)?;
             }
         }
         self.b.build_unconditional_branch(cont).map_err(llvm)?;

@@ -553,6 +553,14 @@ fn barriers_in_the_ptx_are_the_users_and_the_pass() {
         3
     );
     assert_eq!(bar("vector_add", &[int("BLOCK", 1024)]), 0);
+    // FlashAttention: Q staged once (1), then per trip K and V staged into
+    // buffers of their own (one barrier each after the writes); no barrier
+    // before a staging, since no earlier read of its buffer is in flight
+    // (the other staging's barrier ordered the last trip's dot).
+    assert_eq!(
+        bar("attention", &[int("BM", 64), int("BN", 32), int("D", 64)]),
+        3
+    );
     // Six scans along 1024 elements: 10 steps of 2 barriers each, less the
     // leading one of the first step, plus the one `insert-barriers` puts
     // before each scan after the first.
