@@ -26,6 +26,11 @@
 //!
 //! Every input is validated before anything is launched: a bad input returns
 //! [`Error::Invalid`] saying what is wrong and what would work, and no kernel runs.
+//!
+//! On a GPU the tiles are autotuned (`attention/tune.rs`, [`crate::runtime::autotune`]):
+//! the first call per element type, head dim, length bucket, causal and varlen times the
+//! prebuilt GPU configurations that hold the head dim and caches the fastest on disk
+//! (`TILEFUSE_AUTOTUNE=0` takes the smallest that holds it, `force` measures again).
 
 use crate::kernels::flash::{Blocks, FwdArgs};
 use crate::validate::{self, invalid, same_device};

@@ -84,6 +84,18 @@ fn body(key: &TuneKey, choice: &CachedChoice) -> String {
 
 /// The choice in a file's `text` for `key`, or why it is not usable.
 fn parse(text: &str, key: &TuneKey) -> Result<CachedChoice, String> {
+    let (stored, choice) = parse_file(text)?;
+    if &stored != key {
+        return Err(format!(
+            "the file is for another key ({} {} {} `{}` {:016x})",
+            stored.device, stored.arch, stored.kernel, stored.shape, stored.candidates
+        ));
+    }
+    Ok(choice)
+}
+
+/// The key and choice in a file's `text`, or why it does not parse.
+fn parse_file(text: &str) -> Result<(TuneKey, CachedChoice), String> {
     let (rest, last) = text
         .trim_end_matches('\n')
         .rsplit_once('\n')
@@ -119,12 +131,6 @@ fn parse(text: &str, key: &TuneKey) -> Result<CachedChoice, String> {
             u64::from_str_radix(&v, 16).map_err(|_| format!("bad candidates hash `{v}`"))?
         },
     };
-    if &stored != key {
-        return Err(format!(
-            "the file is for another key ({} {} {} `{}` {:016x})",
-            stored.device, stored.arch, stored.kernel, stored.shape, stored.candidates
-        ));
-    }
     let consts = field("consts")?;
     let int = |v: String, what: &str| -> Result<u32, String> {
         v.parse().map_err(|_| format!("bad {what} `{v}`"))
@@ -135,10 +141,13 @@ fn parse(text: &str, key: &TuneKey) -> Result<CachedChoice, String> {
     let time_ms = time
         .parse::<f32>()
         .map_err(|_| format!("bad time_ms `{time}`"))?;
-    Ok(CachedChoice {
-        config: TuneConfig::new(consts, num_warps, num_stages),
-        time_ms,
-    })
+    Ok((
+        stored,
+        CachedChoice {
+            config: TuneConfig::new(consts, num_warps, num_stages),
+            time_ms,
+        },
+    ))
 }
 
 impl TuneCache {
@@ -182,6 +191,31 @@ impl TuneCache {
         parse(&text, key)
             .map(Some)
             .map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Every usable choice stored in the cache, with its key, in file-name order (files
+    /// that cannot be read or parsed are left out). For tools: the shipped defaults are
+    /// written from these after a measured run.
+    pub fn entries(&self) -> Vec<(TuneKey, CachedChoice)> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.join("autotune"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|arch| {
+                std::fs::read_dir(arch.path())
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+            })
+            .map(|f| f.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .filter_map(|text| parse_file(&text).ok())
+            .collect()
     }
 
     /// Stores `choice` for `key` atomically (a temporary file in the same folder, then a
@@ -302,7 +336,12 @@ mod tests {
         }
         // Storing again replaces a broken file.
         cache.store(&k, &choice).unwrap();
-        assert_eq!(cache.lookup(&k), Ok(Some(choice)));
+        assert_eq!(cache.lookup(&k), Ok(Some(choice.clone())));
+        // The listing holds the usable files only (the copy at `other`'s path is `k`'s).
+        std::fs::write(cache.path(&key("n=3")), "broken").unwrap();
+        let listed = cache.entries();
+        assert_eq!(listed.len(), 2, "{listed:?}");
+        assert!(listed.iter().all(|(lk, c)| lk == &k && c == &choice));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

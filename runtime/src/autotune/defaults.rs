@@ -35,6 +35,22 @@ impl TunedDefault {
         TuneConfig::new(self.consts, self.num_warps, self.num_stages)
     }
 
+    /// The Rust source of an entry choosing `config` for `key` (a line of the facade's
+    /// table, printed after a measured run).
+    pub fn source_line(key: &TuneKey, config: &TuneConfig) -> String {
+        format!(
+            "TunedDefault {{ device: {:?}, arch: {:?}, kernel: {:?}, shape: {:?}, consts: {:?}, \
+             num_warps: {}, num_stages: {} }},",
+            key.device,
+            key.arch,
+            key.kernel,
+            key.shape,
+            config.consts,
+            config.num_warps,
+            config.num_stages
+        )
+    }
+
     /// Whether this entry is for `key` (everything but the candidate list).
     pub fn matches(&self, key: &TuneKey) -> bool {
         self.device == key.device
@@ -85,6 +101,11 @@ mod tests {
         assert_eq!(hit.config(), TuneConfig::new("B = 128", 8, 3));
         assert!(find_default(TABLE, &key("k", "n=2")).is_none());
         assert!(find_default(TABLE, &key("j", "n=1")).is_none());
+        assert_eq!(
+            TunedDefault::source_line(&key("k", "n=1"), &hit.config()),
+            "TunedDefault { device: \"Test GPU\", arch: \"sm_90\", kernel: \"k\", \
+             shape: \"n=1\", consts: \"B = 128\", num_warps: 8, num_stages: 3 },"
+        );
         let mut sm80 = key("k", "n=1");
         sm80.arch = "sm_80".into();
         assert!(find_default(TABLE, &sm80).is_none());
