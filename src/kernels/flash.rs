@@ -365,7 +365,8 @@ impl Blocks {
                 d: bd,
             },
             // GPU tiles (FlashAttention-2's shape): the declared GPU configurations, head
-            // dims up to 64 padded to 64; tuned when tile kernels run on GPUs.
+            // dims up to 64 padded to 64; the first candidate of the autotuner
+            // (`attention/tune.rs`), which may choose a larger prebuilt one.
             DeviceKind::Cuda => match bd {
                 ..=64 => Blocks {
                     m: 128,

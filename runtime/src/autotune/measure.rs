@@ -28,6 +28,11 @@ impl<F: FnMut(&Candidate) -> Result<f32, Error>> Measure for F {
 
 /// Times one launch per call with a [`Timer`] on `stream`: `launch` must enqueue exactly one
 /// run of the candidate on the stream it is given (`launch_on`).
+///
+/// Each call enqueues a *lead* run first, untimed, then records the start, enqueues the
+/// timed run and records the stop: the start event fires when the lead run ends, by which
+/// time the host has long enqueued the timed run, so the host's launch overhead (argument
+/// checks, module lookup) is not part of the time unless it is longer than the lead run.
 pub struct EventTiming<'s, L> {
     stream: &'s Stream,
     timer: Timer,
@@ -47,6 +52,7 @@ impl<'s, L: FnMut(&Candidate, &Stream) -> Result<(), Error>> EventTiming<'s, L> 
 
 impl<L: FnMut(&Candidate, &Stream) -> Result<(), Error>> Measure for EventTiming<'_, L> {
     fn run_ms(&mut self, candidate: &Candidate) -> Result<f32, Error> {
+        (self.launch)(candidate, self.stream)?;
         self.timer.start(self.stream)?;
         (self.launch)(candidate, self.stream)?;
         self.timer.stop(self.stream)?;
@@ -89,15 +95,29 @@ mod tests {
         let mut launched = 0;
         let mut t = EventTiming::new(&stream, |c: &Candidate, _: &Stream| {
             launched += c.config.num_warps;
-            std::thread::sleep(std::time::Duration::from_millis(3));
+            // Lead runs (odd calls) take 40 ms, timed ones 3 ms.
+            let ms = if launched % 4 == 2 { 40 } else { 3 };
+            std::thread::sleep(std::time::Duration::from_millis(ms));
             Ok(())
         })
         .unwrap();
         let c = Candidate::new(TuneConfig::new("B = 1", 2, 1));
         let ms = t.run_ms(&c).unwrap();
-        assert!((2.5..1000.0).contains(&ms), "{ms}");
+        // Only the second run is timed (the CPU runs work when it is enqueued).
+        assert!((2.5..35.0).contains(&ms), "{ms}");
         t.run_ms(&c).unwrap();
         drop(t);
-        assert_eq!(launched, 4);
+        // A lead run and a timed run per call.
+        assert_eq!(launched, 8);
+        // A launch error comes back as it is.
+        let mut refusing = EventTiming::new(&stream, |_: &Candidate, _: &Stream| {
+            Err(Error::Launch {
+                kernel: "k".into(),
+                message: "too big".into(),
+            })
+        })
+        .unwrap();
+        let err = refusing.run_ms(&c).unwrap_err();
+        assert!(matches!(err, Error::Launch { .. }), "{err}");
     }
 }

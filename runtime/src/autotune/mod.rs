@@ -21,7 +21,8 @@
 //!    fit. An unusable cache file (corrupt, another key) is ignored, with a note saying why;
 //! 5. otherwise **measures**: each candidate runs `warmup` times untimed, then `reps` times
 //!    timed through the caller's [`Measure`] (on a GPU, [`EventTiming`]: CUDA events around
-//!    one `launch_on`); the lowest median wins (ties go to the earlier candidate). A
+//!    one `launch_on`, after an untimed lead run that hides the host's launch overhead); the
+//!    lowest median wins (ties go to the earlier candidate). A
 //!    candidate the launcher refuses before launching ([`Error::Launch`]) is skipped and
 //!    reported as pruned; any other error ends the tuning. The winner is stored in memory and
 //!    on disk (a cache that cannot be written is a note, not an error).
