@@ -61,7 +61,7 @@ fn tuned_flash_matches_the_interpreter() {
         }
         for (i, (a, w)) in glse.to_vec().iter().zip(clse.to_vec()).enumerate() {
             assert!(
-                (a - w).abs() <= 2e-3,
+                (a - w).abs() <= 2e-3 * w.abs().max(1.0),
                 "lse[{i}] causal = {causal}: {a} vs {w}"
             );
         }
