@@ -26,10 +26,17 @@
 //!
 //! Every input is validated before anything is launched: a bad input returns
 //! [`Error::Invalid`] saying what is wrong and what would work, and no kernel runs.
+//!
+//! On a GPU the tiles are autotuned (`attention/tune.rs`, [`crate::runtime::autotune`]):
+//! the first call per element type, head dim, length bucket, causal and varlen times the
+//! prebuilt GPU configurations that hold the head dim and caches the fastest on disk
+//! (`TILEFUSE_AUTOTUNE=0` takes the smallest that holds it, `force` measures again).
 
 use crate::kernels::flash::{Blocks, FwdArgs};
 use crate::validate::{self, invalid, same_device};
-use crate::{Device, Element, Error, Grid, Tensor};
+use crate::{Device, DeviceKind, Element, Error, Grid, Tensor};
+
+mod tune;
 
 pub use crate::kernels::flash::FlashElement;
 
@@ -261,6 +268,7 @@ struct Launch<'a, T: Element> {
     seqlen_k: usize,
     total_q: usize,
     max_seqlen_q: usize,
+    max_seqlen_k: usize,
     blocks: Option<Blocks>,
 }
 
@@ -269,25 +277,55 @@ impl<T: FlashElement> Launch<'_, T> {
         if self.batch == 0 || self.max_seqlen_q == 0 {
             return Ok(());
         }
-        let blocks = self
-            .blocks
-            .unwrap_or_else(|| Blocks::for_device(crate::tiles::tile_kind(self.dev), self.dims.d));
+        let dummy_i32 = self.dev.zeros::<i32>([1])?;
+        let dummy_f32 = self.dev.zeros::<f32>([1])?;
+        let dummies = (&dummy_i32, &dummy_f32);
+        let blocks = match self.blocks {
+            Some(b) => b,
+            None => {
+                let kind = crate::tiles::tile_kind(self.dev);
+                let first = Blocks::for_device(kind, self.dims.d);
+                if kind == DeviceKind::Cuda && self.dev.kind() == DeviceKind::Cuda {
+                    tune::choose(&self, first, dummies, o, lse)?
+                } else {
+                    first
+                }
+            }
+        };
         if blocks.d < self.dims.d {
             return Err(Error::Invalid(format!(
                 "a head tile of BLOCK_D = {} lanes cannot hold head dim {}",
                 blocks.d, self.dims.d
             )));
         }
-        let dummy_i32 = self.dev.zeros::<i32>([1])?;
-        let dummy_f32 = self.dev.zeros::<f32>([1])?;
-        let (cu_q, cu_k) = self.cu.unwrap_or((&dummy_i32, &dummy_i32));
-        let slopes = self.params.alibi_slopes.unwrap_or(&dummy_f32);
-        let grid = Grid::xyz(
+        T::launch_fwd(
+            self.dev,
+            None,
+            self.grid(blocks),
+            blocks,
+            self.args(dummies, o, lse),
+        )
+    }
+
+    /// The grid of a launch with tiles `blocks`.
+    fn grid(&self, blocks: Blocks) -> Grid {
+        Grid::xyz(
             self.max_seqlen_q.div_ceil(blocks.m),
             self.dims.hq,
             self.batch,
-        );
-        let args = FwdArgs {
+        )
+    }
+
+    /// The kernel's arguments, writing `o` and `lse`; `dummies` stand for the absent
+    /// `cu_seqlens` and slopes.
+    fn args<'b>(
+        &'b self,
+        dummies: (&'b Tensor<i32>, &'b Tensor<f32>),
+        o: &'b mut Tensor<T>,
+        lse: &'b mut Tensor<f32>,
+    ) -> FwdArgs<'b, T> {
+        let (cu_q, cu_k) = self.cu.unwrap_or((dummies.0, dummies.0));
+        FwdArgs {
             q: self.q,
             k: self.k,
             v: self.v,
@@ -295,7 +333,7 @@ impl<T: FlashElement> Launch<'_, T> {
             lse,
             cu_q,
             cu_k,
-            slopes,
+            slopes: self.params.alibi_slopes.unwrap_or(dummies.1),
             seqlen_q: self.seqlen_q as i32,
             seqlen_k: self.seqlen_k as i32,
             total_q: self.total_q as i32,
@@ -312,8 +350,7 @@ impl<T: FlashElement> Launch<'_, T> {
             local: self.scalars.local,
             capped: self.scalars.softcap > 0.0,
             alibi: self.params.alibi_slopes.is_some(),
-        };
-        T::launch_fwd(self.dev, grid, blocks, args)
+        }
     }
 }
 
@@ -393,6 +430,7 @@ pub(crate) fn flash_impl<T: FlashElement>(
         seqlen_k: sk,
         total_q: tq,
         max_seqlen_q: sq,
+        max_seqlen_k: sk,
         blocks,
     }
     .run(&mut o, &mut lse)?;
@@ -474,7 +512,7 @@ pub(crate) fn flash_varlen_impl<T: FlashElement>(
         ));
     }
     let host_q = check_cu(F, "cu_seqlens_q", cu_seqlens_q, tq)?;
-    check_cu(F, "cu_seqlens_k", cu_seqlens_k, tk)?;
+    let host_k = check_cu(F, "cu_seqlens_k", cu_seqlens_k, tk)?;
     let batch = host_q.len() - 1;
     if batch > 65535 {
         return Err(invalid(
@@ -483,6 +521,11 @@ pub(crate) fn flash_varlen_impl<T: FlashElement>(
         ));
     }
     let max_seqlen_q = host_q
+        .windows(2)
+        .map(|w| (w[1] - w[0]) as usize)
+        .max()
+        .unwrap_or(0);
+    let max_seqlen_k = host_k
         .windows(2)
         .map(|w| (w[1] - w[0]) as usize)
         .max()
@@ -509,6 +552,7 @@ pub(crate) fn flash_varlen_impl<T: FlashElement>(
         seqlen_k: 0,
         total_q: tq,
         max_seqlen_q,
+        max_seqlen_k,
         blocks,
     }
     .run(&mut o, &mut lse)?;

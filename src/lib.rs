@@ -41,6 +41,8 @@ pub use tilefuse_runtime::{
 };
 
 pub mod attention;
+mod autotune;
+mod autotune_defaults;
 pub mod decode;
 #[cfg(test)]
 mod gpu_variants;

@@ -8,6 +8,8 @@
 //! are not `cpu_only`) or from a JIT build: so there the APIs choose only among the declared
 //! GPU configurations, the smallest that holds the data (the kernels mask the padding), and
 //! reject up front a shape that no declared GPU configuration can hold (saying what fits).
+//! `attention::flash` then lets the autotuner choose among the prebuilt GPU configurations
+//! that hold the data (`src/attention/tune.rs`); the first fit stays its first candidate.
 //! Each API keeps its choice in a pure function of the device kind and the shapes, next to
 //! the launches that use it; the tests in `src/gpu_variants.rs` run every API with its GPU
 //! choices and check that each variant it launches is prebuilt.

@@ -46,6 +46,7 @@ pub(crate) struct CudaDevice {
     pub(crate) compute_capability: (u32, u32),
     max_threads_per_block: u32,
     max_shared_per_block_optin: u32,
+    max_registers_per_block: u32,
     modules: Mutex<HashMap<String, Arc<CudaModule>>>,
 }
 
@@ -84,6 +85,8 @@ impl CudaDevice {
             attr(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK)?;
         let max_shared_per_block_optin =
             attr(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)?;
+        let max_registers_per_block =
+            attr(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MAX_REGISTERS_PER_BLOCK)?;
         let name = ctx
             .name()
             .unwrap_or_else(|_| format!("CUDA device {ordinal}"));
@@ -95,6 +98,7 @@ impl CudaDevice {
             compute_capability,
             max_threads_per_block,
             max_shared_per_block_optin,
+            max_registers_per_block,
             modules: Mutex::new(HashMap::new()),
         })
     }
@@ -160,6 +164,27 @@ impl CudaDevice {
         module
             .load_function(name)
             .map_err(|e| fail(format!("the PTX has no kernel `{name}` ({e})")))
+    }
+
+    /// The limits the autotuner prunes candidates with.
+    pub(crate) fn limits(&self) -> crate::autotune::DeviceLimits {
+        crate::autotune::DeviceLimits {
+            max_threads_per_block: self.max_threads_per_block,
+            max_shared_per_block_optin: self.max_shared_per_block_optin,
+            max_registers_per_block: self.max_registers_per_block,
+        }
+    }
+
+    /// What a loaded kernel uses, as the driver reports it (unknown where it cannot say);
+    /// the dynamic shared memory is left to the caller (it is in the PTX).
+    pub(crate) fn function_resources(&self, f: &CudaFunction) -> crate::autotune::Resources {
+        let known = |v: Result<i32, _>| v.ok().map(|n: i32| n.max(0) as u32);
+        crate::autotune::Resources {
+            dynamic_shared_bytes: None,
+            static_shared_bytes: known(f.shared_size_bytes()),
+            registers_per_thread: known(f.num_regs()),
+            max_threads_per_block: known(f.max_threads_per_block()),
+        }
     }
 
     /// Checks a launch configuration against the kernel's and the device's

@@ -96,7 +96,7 @@ pub struct PtxCache {
 /// The cache folder the environment chooses: `$TILEFUSE_CACHE_DIR`, else
 /// `$XDG_CACHE_HOME/tilefuse`, else `$HOME/.cache/tilefuse`; None when none
 /// of these is set (empty values count as unset).
-fn cache_dir_from(var: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+pub(crate) fn cache_dir_from(var: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
     let set = |name: &str| var(name).filter(|v| !v.is_empty()).map(PathBuf::from);
     set("TILEFUSE_CACHE_DIR")
         .or_else(|| set("XDG_CACHE_HOME").map(|d| d.join("tilefuse")))
@@ -104,7 +104,7 @@ fn cache_dir_from(var: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
 }
 
 /// 64-bit FNV-1a, the checksum of a cache file's PTX.
-fn fnv(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
         (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
     })

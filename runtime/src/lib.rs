@@ -10,8 +10,10 @@
 //! specializes, optimizes and caches the kernel per set of compile-time
 //! values, then runs it: on the interpreter, or on a GPU from prebuilt PTX
 //! or PTX compiled at first launch ([`jit`], cargo feature `jit`).
-//! [`Timer`] and [`Event`] time work on a stream.
+//! [`Timer`] and [`Event`] time work on a stream; [`autotune`] chooses among a
+//! kernel's declared configurations per device and shape, and caches the choice.
 
+pub mod autotune;
 mod cuda;
 mod device;
 mod element;

@@ -47,7 +47,8 @@
 //!   (`prebuild = [varlen, causal]`: 4 of the 32 variants per config and element type); the
 //!   other variants need the `jit` feature on a GPU.
 
-use crate::{Device, DeviceKind, Element, Error, Grid, Tensor, bf16, f16};
+use crate::runtime::KernelSource;
+use crate::{Device, DeviceKind, Element, Error, Grid, Stream, Tensor, bf16, f16};
 use crate::{tile_fn, tile_kernel};
 
 /// Stamps the forward kernel, and the key-block step it calls, for one element type.
@@ -337,6 +338,22 @@ pub(crate) struct Blocks {
 }
 
 impl Blocks {
+    /// The tile sizes of a declared configuration (its `BLOCK_M`, `BLOCK_N`, `BLOCK_D`);
+    /// None when one is missing or not a positive integer.
+    pub fn from_config(config: &crate::runtime::Config) -> Option<Blocks> {
+        let get = |name: &str| {
+            config.consts.iter().find_map(|(n, v)| match v {
+                crate::runtime::ConstValue::Int(i) if *n == name && *i > 0 => Some(*i as usize),
+                _ => None,
+            })
+        };
+        Some(Blocks {
+            m: get("BLOCK_M")?,
+            n: get("BLOCK_N")?,
+            d: get("BLOCK_D")?,
+        })
+    }
+
     /// The tile sizes the public API uses on `kind` for a head dim `d` (1..=256).
     pub fn for_device(kind: DeviceKind, d: usize) -> Blocks {
         let bd = d.next_power_of_two().max(16);
@@ -348,7 +365,8 @@ impl Blocks {
                 d: bd,
             },
             // GPU tiles (FlashAttention-2's shape): the declared GPU configurations, head
-            // dims up to 64 padded to 64; tuned when tile kernels run on GPUs.
+            // dims up to 64 padded to 64; the first candidate of the autotuner
+            // (`attention/tune.rs`), which may choose a larger prebuilt one.
             DeviceKind::Cuda => match bd {
                 ..=64 => Blocks {
                     m: 128,
@@ -372,15 +390,22 @@ impl Blocks {
 
 /// Element types the forward kernel is stamped for: f16, bf16 and f32.
 pub trait FlashElement: Element + sealed::Sealed {
-    /// Launches the forward kernel for this element type with tile sizes `blocks`.
+    /// Launches the forward kernel for this element type with tile sizes `blocks`: on the
+    /// device's default stream, waiting for it (`stream = None`), or enqueued on `stream`.
     #[doc(hidden)]
     #[allow(private_interfaces)]
     fn launch_fwd(
         dev: &Device,
+        stream: Option<&Stream>,
         grid: Grid,
         blocks: Blocks,
         a: FwdArgs<'_, Self>,
     ) -> Result<(), Error>;
+
+    /// The forward kernel of this element type (its name, IR and declared configurations;
+    /// the same for every tile size).
+    #[doc(hidden)]
+    fn fwd_kernel() -> KernelSource;
 }
 
 mod sealed {
@@ -397,27 +422,34 @@ macro_rules! impl_flash_element {
             #[allow(private_interfaces)]
             fn launch_fwd(
                 dev: &Device,
+                stream: Option<&Stream>,
                 grid: Grid,
                 blocks: Blocks,
                 a: FwdArgs<'_, Self>,
             ) -> Result<(), Error> {
                 match (blocks.m, blocks.n, blocks.d) {
-                    $(($bm, $bn, $bd) => $kernel::<$bm, $bn, $bd>::launch(
-                        dev,
-                        grid,
-                        (
+                    $(($bm, $bn, $bd) => {
+                        let args = (
                             a.q, a.k, a.v, a.o, a.lse, a.cu_q, a.cu_k, a.slopes,
                             a.seqlen_q, a.seqlen_k, a.total_q, a.hq, a.group, a.head_dim,
                             a.sm_scale, a.softcap, a.left, a.right, a.slope_stride,
                             a.varlen, a.causal, a.local, a.capped, a.alibi,
-                        ),
-                    ),)*
+                        );
+                        match stream {
+                            None => $kernel::<$bm, $bn, $bd>::launch(dev, grid, args),
+                            Some(s) => $kernel::<$bm, $bn, $bd>::launch_on(s, grid, args),
+                        }
+                    })*
                     (m, n, d) => Err(Error::Invalid(format!(
                         "flash attention has no kernel for tiles BLOCK_M = {m}, BLOCK_N = {n}, \
                          BLOCK_D = {d}; the stamped ones are {}",
                         [$(format!("({}, {}, {})", $bm, $bn, $bd)),*].join(", ")
                     ))),
                 }
+            }
+
+            fn fwd_kernel() -> KernelSource {
+                $kernel::<16, 16, 16>::KERNEL
             }
         }
     };
