@@ -155,7 +155,7 @@ pub const LD_GLOBAL_V4_B32: PtxInstr = PtxInstr {
 };
 
 /// Every instruction of the catalogue.
-pub const CATALOG: [PtxInstr; 23] = [
+pub const CATALOG: [PtxInstr; 25] = [
     LD_GLOBAL_B32,
     LD_GLOBAL_V2_B32,
     LD_GLOBAL_V4_B32,
@@ -175,6 +175,8 @@ pub const CATALOG: [PtxInstr; 23] = [
     LDMATRIX_X2_TRANS,
     LDMATRIX_X1,
     LDMATRIX_X1_TRANS,
+    CVT_RN_F16X2_F32,
+    CVT_RN_BF16X2_F32,
     LD_GLOBAL_PRED_V2_B32,
     LD_GLOBAL_PRED_V4_B32,
     ST_GLOBAL_PRED_V2_B32,
@@ -286,6 +288,25 @@ pub fn ldmatrix(count: usize, trans: bool) -> Option<PtxInstr> {
         _ => return None,
     })
 }
+
+/// `$0 = {round($1) : high, round($2) : low}`: two f32 rounded to f16 into
+/// one 32-bit register (a tensor-core operand pair).
+pub const CVT_RN_F16X2_F32: PtxInstr = PtxInstr {
+    name: "cvt.rn.f16x2.f32",
+    template: "cvt.rn.f16x2.f32 $0, $1, $2;",
+    constraints: "=r,f,f",
+    min_arch: Arch::Sm80,
+    side_effects: false,
+};
+
+/// [`CVT_RN_F16X2_F32`] to bf16.
+pub const CVT_RN_BF16X2_F32: PtxInstr = PtxInstr {
+    name: "cvt.rn.bf16x2.f32",
+    template: "cvt.rn.bf16x2.f32 $0, $1, $2;",
+    constraints: "=r,f,f",
+    min_arch: Arch::Sm80,
+    side_effects: false,
+};
 
 /// The predicated load of a `bits`-wide value, if there is one.
 pub fn predicated_load(bits: u32) -> Option<PtxInstr> {

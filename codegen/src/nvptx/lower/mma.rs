@@ -19,14 +19,15 @@
 
 use std::collections::HashMap;
 
-use inkwell::values::BasicValueEnum;
+use inkwell::values::{BasicValue, BasicValueEnum, FloatValue, InstructionOpcode};
 
 use super::{Lowered, Lowerer, NvptxError, err_at, llvm};
 use crate::arch::Arch;
 use crate::gpu::encoding::{Encoding, MMA_M, MMA_N};
 use crate::ir::{OpId, ScalarType};
 use crate::nvptx::inline_ptx::{
-    MMA_M16N8K8_BF16, MMA_M16N8K8_F16, MMA_M16N8K16_BF16, MMA_M16N8K16_F16, PtxInstr, emit,
+    CVT_RN_BF16X2_F32, CVT_RN_F16X2_F32, MMA_M16N8K8_BF16, MMA_M16N8K8_F16, MMA_M16N8K16_BF16,
+    MMA_M16N8K16_F16, PtxInstr, emit,
 };
 
 /// The register of each (relative) coordinate; copies map to the first.
@@ -230,6 +231,9 @@ impl<'ctx> Lowerer<'ctx, '_> {
     }
 
     /// Two 16-bit values in one 32-bit register (`lo` in the low half).
+    /// When both were just rounded from f32 (`FlashAttention`'s `P`, the cast
+    /// of the first dot's accumulator), one `cvt.rn.f16x2.f32` (or bf16x2,
+    /// `sm_80` and newer) rounds and packs them at once.
     fn pack2(
         &mut self,
         lo: BasicValueEnum<'ctx>,
@@ -237,6 +241,25 @@ impl<'ctx> Lowerer<'ctx, '_> {
     ) -> Result<BasicValueEnum<'ctx>, NvptxError> {
         let i16t = self.ctx.i16_type();
         let i32t = self.ctx.i32_type();
+        if self.arch >= Arch::Sm80
+            && let (Some(l), Some(h)) = (self.rounded_from_f32(lo), self.rounded_from_f32(hi))
+        {
+            let instr = if lo.get_type() == self.ctx.bf16_type().into() {
+                CVT_RN_BF16X2_F32
+            } else {
+                CVT_RN_F16X2_F32
+            };
+            let packed = emit(
+                self.ctx,
+                &self.b,
+                self.arch,
+                instr,
+                Some(i32t.into()),
+                &[h.into(), l.into()],
+            )?
+            .expect("cvt returns its register");
+            return Ok(packed);
+        }
         let bits = |this: &mut Self, v: BasicValueEnum<'ctx>| -> Result<_, NvptxError> {
             let b = this.b.build_bit_cast(v, i16t, "").map_err(llvm)?;
             this.b
@@ -250,5 +273,22 @@ impl<'ctx> Lowerer<'ctx, '_> {
             .build_left_shift(h, i32t.const_int(16, false), "")
             .map_err(llvm)?;
         Ok(self.b.build_or(l, h, "pk").map_err(llvm)?.into())
+    }
+
+    /// The f32 a 16-bit float value was rounded from, when it is a plain
+    /// `fptrunc` of one.
+    fn rounded_from_f32(&self, v: BasicValueEnum<'ctx>) -> Option<FloatValue<'ctx>> {
+        let i = v.as_instruction_value()?;
+        if i.get_opcode() != InstructionOpcode::FPTrunc {
+            return None;
+        }
+        match i.get_operand(0)? {
+            inkwell::values::Operand::Value(BasicValueEnum::FloatValue(f))
+                if f.get_type() == self.ctx.f32_type() =>
+            {
+                Some(f)
+            }
+            _ => None,
+        }
     }
 }

@@ -320,6 +320,13 @@ fn sixteen_bit_dots_run_on_tensor_cores_with_operands_from_ldmatrix() {
             !ptx.contains("ld.shared.b16") && !ptx.contains("ld.shared.u16"),
             "{ptx}"
         );
+        // P = cast(S) rounds and packs pairs at once where the target has it.
+        assert_eq!(
+            ptx.contains("cvt.rn.f16x2.f32"),
+            arch >= Arch::Sm80,
+            "{}",
+            arch.name()
+        );
         if let Some(ptxas) = &ptxas {
             let report = assemble(ptxas, &ptx, arch).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(report[0].1.spill_stores, 0, "{}: {report:?}", arch.name());
