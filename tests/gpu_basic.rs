@@ -292,7 +292,18 @@ fn matmul_runs_2d_tiles_and_dot_on_the_gpu() {
             (&ga, &gb, &mut g16, m as i32, n as i32, k as i32),
         )
         .unwrap();
-        for (name, got) in [("64x64x32", g64.to_vec()), ("16x16x16", g16.to_vec())] {
+        let mut g128 = gpu.zeros::<f32>([m, n]).unwrap();
+        tilefuse::kernels::basic::matmul::<128, 128, 32>::launch(
+            &gpu,
+            Grid::xy(m.div_ceil(128), n.div_ceil(128)),
+            (&ga, &gb, &mut g128, m as i32, n as i32, k as i32),
+        )
+        .unwrap();
+        for (name, got) in [
+            ("64x64x32", g64.to_vec()),
+            ("16x16x16", g16.to_vec()),
+            ("128x128x32 on 8 warps", g128.to_vec()),
+        ] {
             let worst = got
                 .iter()
                 .zip(&want)

@@ -363,9 +363,12 @@ pub fn layernorm_case(ctx: &mut Ctx<'_>, rows: usize, cols: usize) -> Row {
     r
 }
 
-/// `c (f32) = a · b` for f16 `m×k`, `k×n` (`BM = BN = 64, BK = 32`).
-pub fn matmul_case(ctx: &mut Ctx<'_>, m: usize, n: usize, k: usize) -> Row {
-    let mut r = row("matmul", "matmul", format!("{m}x{n}x{k}"), "f16");
+/// `c (f32) = a · b` for f16 `m×k`, `k×n`, with the bundled matmul's `BM = BN = 64, BK = 32`
+/// tiles on 4 warps (`large = false`, kernel `matmul`) or `BM = BN = 128, BK = 32` on 8 warps
+/// (`large = true`, kernel `matmul128`).
+pub fn matmul_case(ctx: &mut Ctx<'_>, m: usize, n: usize, k: usize, large: bool) -> Row {
+    let name = if large { "matmul128" } else { "matmul" };
+    let mut r = row("matmul", name, format!("{m}x{n}x{k}"), "f16");
     r.params = vec![p("M", m), p("N", n), p("K", k)];
     r.flops = Some(metrics::matmul_flops(m, n, k));
     let sets = sets_for(2 * (m * k + k * n), &ctx.opts);
@@ -385,10 +388,16 @@ pub fn matmul_case(ctx: &mut Ctx<'_>, m: usize, n: usize, k: usize) -> Row {
             return r;
         }
     };
-    let grid = Grid::xy(m.div_ceil(64), n.div_ceil(64));
+    let tile = if large { 128 } else { 64 };
+    let grid = Grid::xy(m.div_ceil(tile), n.div_ceil(tile));
     let outcome = measure(ctx, sets, |s| {
         let (a, b) = &inputs[s];
-        matmul::<64, 64, 32>::launch(dev, grid, (a, b, &mut out, m as i32, n as i32, k as i32))
+        let args = (a, b, &mut out, m as i32, n as i32, k as i32);
+        if large {
+            matmul::<128, 128, 32>::launch(dev, grid, args)
+        } else {
+            matmul::<64, 64, 32>::launch(dev, grid, args)
+        }
     });
     finish(&mut r, outcome);
     r
@@ -567,7 +576,11 @@ pub fn all(quick: bool) -> Vec<Case> {
         }
         add(
             format!("matmul/matmul/{s}x{s}x{s}"),
-            Box::new(move |c| matmul_case(c, s, s, s)),
+            Box::new(move |c| matmul_case(c, s, s, s, false)),
+        );
+        add(
+            format!("matmul/matmul128/{s}x{s}x{s}"),
+            Box::new(move |c| matmul_case(c, s, s, s, true)),
         );
     }
     for d in [64usize, 128] {

@@ -62,7 +62,11 @@ pub fn layernorm<const BLOCK: usize>(
 
 /// `c = a · b` for row-major f16 `a` (m×k) and `b` (k×n) with an f32 result,
 /// one `BM×BN` block of `c` per program, accumulating over `k` in steps of `BK`.
-#[tile_kernel(configs = [(BM = 16, BN = 16, BK = 16), (BM = 64, BN = 64, BK = 32)])]
+#[tile_kernel(configs = [
+    (BM = 16, BN = 16, BK = 16),
+    (BM = 64, BN = 64, BK = 32),
+    (BM = 128, BN = 128, BK = 32, num_warps = 8),
+])]
 pub fn matmul<const BM: usize, const BN: usize, const BK: usize>(
     a: Ptr<f16>,
     b: Ptr<f16>,
