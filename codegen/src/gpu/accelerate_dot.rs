@@ -29,7 +29,7 @@ use std::collections::{HashMap, HashSet};
 use super::encoding::{Encoding, MMA_M, MMA_N, Mma};
 use super::table::LAYOUT;
 use crate::arch::Arch;
-use crate::ir::{Attr, Attrs, Body, Func, OpId, OpKind, ScalarType, ValueDef, ValueId};
+use crate::ir::{Attr, Body, Func, OpId, OpKind, ScalarType, ValueDef, ValueId};
 use crate::passes::pipeline::PassError;
 
 /// The pass name used in errors and dumps.
@@ -130,16 +130,8 @@ fn chained_dots(body: &Body, ops: &[OpId]) -> HashSet<OpId> {
 /// outside a loop is converted once, not every iteration; `dot` is the op
 /// that wants it (for the location). Returns the converted value.
 fn convert_at_definition(body: &mut Body, dot: OpId, x: ValueId, to: &Encoding) -> ValueId {
-    let ty = body.ty(x).clone();
     let loc = body.op(dot).loc.clone();
-    let c = body.create_op(
-        OpKind::ConvertLayout,
-        vec![x],
-        vec![ty],
-        Attrs::new().with(LAYOUT, Attr::Str(to.to_string())),
-        vec![],
-        loc,
-    );
+    let c = super::assign::convert_op(body, x, to, loc);
     let (region, index) = match body.value(x).def {
         ValueDef::OpResult { op, .. } => {
             let (r, i) = body.position(op).expect("linked");

@@ -108,6 +108,7 @@ fn is_index_op(kind: OpKind) -> bool {
 /// moves into loops; LLVM merges copies that end up in the same layout.
 pub fn own_address_chains(body: &mut Body) -> bool {
     let ops = body.walk(body.entry());
+    let order: HashMap<OpId, usize> = ops.iter().enumerate().map(|(i, &o)| (o, i)).collect();
     let mut uses: HashMap<ValueId, usize> = HashMap::new();
     for &op in &ops {
         for &v in &body.op(op).operands {
@@ -162,7 +163,7 @@ pub fn own_address_chains(body: &mut Body) -> bool {
         let mut copy: HashMap<ValueId, ValueId> = HashMap::new();
         // Copy in program order (the walk order), each right after its original.
         let mut ordered = chain.clone();
-        ordered.sort_by_key(|d| ops.iter().position(|o| o == d));
+        ordered.sort_by_key(|d| order.get(d).copied());
         for d in ordered {
             let data = body.op(d).clone();
             let operands = data
@@ -508,12 +509,9 @@ pub fn const_shape(body: &Body, v: ValueId) -> Result<Vec<u64>, PassError> {
         .ok_or_else(|| layout_err(body, v, format!("{} has a symbolic shape", body.ty(v))))
 }
 
-fn convert_op(body: &mut Body, x: ValueId, to: &Encoding) -> OpId {
+/// A new, unlinked `convert_layout x` to `to` at `loc`.
+pub fn convert_op(body: &mut Body, x: ValueId, to: &Encoding, loc: crate::ir::Location) -> OpId {
     let ty: Type = body.ty(x).clone();
-    let loc = body
-        .def_op(x)
-        .map(|o| body.op(o).loc.clone())
-        .unwrap_or_else(crate::ir::Location::unknown);
     body.create_op(
         OpKind::ConvertLayout,
         vec![x],
@@ -524,9 +522,16 @@ fn convert_op(body: &mut Body, x: ValueId, to: &Encoding) -> OpId {
     )
 }
 
+/// The location of the op defining `x` (unknown for region arguments).
+fn def_loc(body: &Body, x: ValueId) -> crate::ir::Location {
+    body.def_op(x)
+        .map(|o| body.op(o).loc.clone())
+        .unwrap_or_else(crate::ir::Location::unknown)
+}
+
 /// Inserts `convert_layout x` to `to` right before `op`; returns the converted value.
 pub fn convert_before(body: &mut Body, op: OpId, x: ValueId, to: &Encoding) -> ValueId {
-    let c = convert_op(body, x, to);
+    let c = convert_op(body, x, to, def_loc(body, x));
     let (r, i) = body.position(op).expect("linked");
     body.insert_op(r, i, c);
     body.op(c).results[0]
@@ -535,7 +540,7 @@ pub fn convert_before(body: &mut Body, op: OpId, x: ValueId, to: &Encoding) -> V
 /// Inserts `convert_layout r` to `to` right after `op` (which defines `r`) and
 /// makes every other use of `r` use it; returns the converted value.
 pub fn convert_after(body: &mut Body, op: OpId, r: ValueId, to: &Encoding) -> ValueId {
-    let c = convert_op(body, r, to);
+    let c = convert_op(body, r, to, def_loc(body, r));
     let (reg, i) = body.position(op).expect("linked");
     body.insert_op(reg, i + 1, c);
     let cv = body.op(c).results[0];

@@ -169,6 +169,7 @@ pub fn buffers_of(
     f: &Func,
     layouts: &LayoutTable,
     uses: &[usize],
+    resident: &[i64],
     op: OpId,
 ) -> Result<Buffers, PassError> {
     let d = f.body.op(op);
@@ -176,7 +177,7 @@ pub fn buffers_of(
     match d.attr(SMEM_BYTES) {
         None | Some(Attr::Int(0)) => {}
         Some(Attr::Int(_)) if d.attr(SMEM_OFFSET).is_some() => {
-            b = b.union(resident_buffer(f, op));
+            b = b.union(resident_buffer(f, resident, op));
         }
         Some(Attr::Int(n)) if *n > 0 => b = b.union(Buffers::DYNAMIC),
         Some(other) => {
@@ -198,7 +199,7 @@ pub fn buffers_of(
 /// The resident buffers `op` reads without writing first: a `dot` whose
 /// operands were staged by a resident conversion (it loads them with
 /// `ldmatrix`, after the conversion's own barrier).
-pub fn reads_of(f: &Func, op: OpId) -> Buffers {
+pub fn reads_of(f: &Func, resident: &[i64], op: OpId) -> Buffers {
     let d = f.body.op(op);
     if d.kind != OpKind::Dot {
         return Buffers::NONE;
@@ -207,23 +208,29 @@ pub fn reads_of(f: &Func, op: OpId) -> Buffers {
         .iter()
         .filter_map(|&v| f.body.def_op(v))
         .filter(|&o| f.body.op(o).attr(SMEM_OFFSET).is_some())
-        .fold(Buffers::NONE, |b, o| b.union(resident_buffer(f, o)))
+        .fold(Buffers::NONE, |b, o| {
+            b.union(resident_buffer(f, resident, o))
+        })
 }
 
-/// The buffer of resident conversion `op`: its rank among the kernel's
-/// resident offsets.
-fn resident_buffer(f: &Func, op: OpId) -> Buffers {
-    let offset = |o: OpId| f.body.op(o).attr(SMEM_OFFSET).and_then(Attr::as_int);
+/// The kernel's resident buffer offsets (`smem_offset`), sorted, once each.
+pub fn resident_offsets(f: &Func) -> Vec<i64> {
     let mut offsets: Vec<i64> = f
         .body
         .walk(f.body.entry())
         .into_iter()
-        .filter_map(offset)
+        .filter_map(|o| f.body.op(o).attr(SMEM_OFFSET).and_then(Attr::as_int))
         .collect();
     offsets.sort_unstable();
     offsets.dedup();
-    let mine = offset(op).unwrap_or(0);
-    Buffers::resident(offsets.iter().position(|&x| x == mine).unwrap_or(0))
+    offsets
+}
+
+/// The buffer of resident conversion `op`: its rank among the kernel's
+/// resident offsets ([`resident_offsets`]).
+fn resident_buffer(f: &Func, resident: &[i64], op: OpId) -> Buffers {
+    let mine = f.body.op(op).attr(SMEM_OFFSET).and_then(Attr::as_int);
+    Buffers::resident(resident.iter().position(|&x| Some(x) == mine).unwrap_or(0))
 }
 
 /// The dataflow over the structured IR (see the module doc).
@@ -336,14 +343,15 @@ pub fn plan(
 pub fn run(f: &mut Func) -> Result<bool, PassError> {
     let layouts = table::read(f)?;
     let uses = f.body.use_counts();
+    let resident = resident_offsets(f);
     let mut users = HashMap::new();
     let mut readers = HashMap::new();
     for op in f.body.walk(f.body.entry()) {
-        let b = buffers_of(f, &layouts, &uses, op)?;
+        let b = buffers_of(f, &layouts, &uses, &resident, op)?;
         if !b.is_empty() {
             users.insert(op, b);
         }
-        let r = reads_of(f, op);
+        let r = reads_of(f, &resident, op);
         if !r.is_empty() {
             readers.insert(op, r);
         }

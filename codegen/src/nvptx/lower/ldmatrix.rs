@@ -283,19 +283,20 @@ impl<'ctx> Lowerer<'ctx, '_> {
         let kd = if *idx == 0 { 1 } else { 0 };
         let od = 1 - kd;
         self.stage_swizzled(regs, src, sw, elem, 0)?;
-        // Matrices by origin, each with the two registers its pair fills.
+        // Matrices by origin, each with the two registers its pair fills
+        // (the first register of each coordinate; copies read it after).
+        let at = super::mma::by_coord(&dst.reg_coord);
         let mut matrices: BTreeMap<(u64, u64), (usize, usize)> = BTreeMap::new();
         for (r, rc) in dst.reg_coord.iter().enumerate() {
             let origin = (rc[od], rc[kd]);
             if rc[od] % 8 != 0 || rc[kd] % 8 != 0 || matrices.contains_key(&origin) {
                 continue;
             }
-            let mut hi_c = rc.clone();
+            let mut hi_c = [rc[0], rc[1]];
             hi_c[kd] += 1;
-            let hi = dst
-                .reg_coord
-                .iter()
-                .position(|c| *c == hi_c)
+            let hi = at
+                .get(&(hi_c[0], hi_c[1]))
+                .copied()
                 .ok_or_else(|| NvptxError(format!("internal: no register at {hi_c:?}")))?;
             matrices.insert(origin, (r, hi));
         }
@@ -307,24 +308,14 @@ impl<'ctx> Lowerer<'ctx, '_> {
             out[lo_r] = Some(lo);
             out[hi_r] = Some(hi);
         }
-        // Registers that are copies (a tile smaller than the layout) take
-        // the value of the register with the same coordinate.
         let mut done = Vec::with_capacity(dst.regs);
-        for r in 0..dst.regs {
-            let v = match out[r] {
-                Some(v) => v,
-                None => {
-                    let same = &dst.reg_coord[r];
-                    (0..dst.regs)
-                        .find_map(|q| out[q].filter(|_| dst.reg_coord[q] == *same))
-                        .ok_or_else(|| {
-                            NvptxError(format!(
-                                "internal: no ldmatrix result for the operand register at {same:?}"
-                            ))
-                        })?
-                }
-            };
-            done.push(v);
+        for rc in &dst.reg_coord {
+            let v = at.get(&(rc[0], rc[1])).and_then(|&first| out[first]);
+            done.push(v.ok_or_else(|| {
+                NvptxError(format!(
+                    "internal: no ldmatrix result for the operand register at {rc:?}"
+                ))
+            })?);
         }
         Ok(done)
     }

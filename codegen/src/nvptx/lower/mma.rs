@@ -31,7 +31,7 @@ use crate::nvptx::inline_ptx::{
 };
 
 /// The register of each (relative) coordinate; copies map to the first.
-fn by_coord(reg_coord: &[Vec<u64>]) -> HashMap<(u64, u64), usize> {
+pub(super) fn by_coord(reg_coord: &[Vec<u64>]) -> HashMap<(u64, u64), usize> {
     let mut m = HashMap::new();
     for (r, c) in reg_coord.iter().enumerate() {
         m.entry((c[0], c[1])).or_insert(r);
